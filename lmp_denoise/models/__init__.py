@@ -1,0 +1,31 @@
+"""Pretrained model files shipped with the package, found by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..export import LoadedModel, ModelFileError, load
+
+MODEL_DIR = Path(__file__).resolve().parent
+DEFAULT_MODEL = "fcc-bcc-hcp"
+
+
+def shipped() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(MODEL_DIR.glob("*.pt"))}
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """A shipped model's name or a path to a model file -> the file's path."""
+    known = shipped()
+    if str(name_or_path) in known:
+        return known[str(name_or_path)]
+    path = Path(name_or_path)
+    if path.suffix == ".pt" or path.exists() or "/" in str(name_or_path):
+        return path
+    raise ModelFileError(
+        f"unknown model '{name_or_path}': give a model file path or one of {', '.join(known) or '(none shipped)'}"
+    )
+
+
+def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: str = "cpu") -> LoadedModel:
+    return load(resolve(name_or_path), device)
