@@ -47,6 +47,9 @@ using namespace LAMMPS_NS;
 namespace Scale = LAMMPS_NS::DenoiseScale;
 
 static constexpr double DEFAULT_MARGIN = 1.0;    // A at the reference volume
+// the box volume per atom can undershoot the dense part's (surfaces in a tight open box, thermal
+// expansion during a run): lists and ghosts are sized for a scale this much below the box's
+static constexpr double SCALE_SLACK = 0.92;
 
 /* ---------------------------------------------------------------------- */
 
@@ -244,10 +247,11 @@ void ComputeDenoise::init()
 
   const auto &info = model->info();
   const double vbox = box_volume_per_atom();
-  const double scale_bound = user_distance > 0.0 ? fixed_scale() : std::cbrt(info.reference_volume / vbox);
+  const double scale_bound =
+      user_distance > 0.0 ? fixed_scale() : SCALE_SLACK * std::cbrt(info.reference_volume / vbox);
   list_cutoff = (info.cutoff + margin) / scale_bound;
   if (user_distance == 0.0) {
-    const double d_bound = 1.2 * Scale::close_packed_distance(vbox);
+    const double d_bound = 1.2 * Scale::close_packed_distance(vbox) / SCALE_SLACK;
     list_cutoff = std::max({list_cutoff, (Scale::SPHERE_RADIUS + Scale::SMOOTHING) * d_bound,
                             Scale::FIRST_SEARCH * std::cbrt(vbox)});
   }

