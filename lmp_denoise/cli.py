@@ -100,6 +100,20 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import CLASSES, accuracy
+    from .io import read_frames
+
+    if args.expect not in CLASSES:
+        raise UserError(f"--expect must be one of {', '.join(CLASSES)}, not '{args.expect}'")
+    print(f"{'file':<40} {'frame':>5} {'a-CNA':>8} {'PTM':>8}   (fraction of atoms labelled {args.expect})")
+    for path in args.inputs:
+        for number, atoms in enumerate(read_frames(path), 1):
+            result = accuracy(atoms, args.expect, args.rmsd_cutoff)
+            print(f"{str(path):<40} {number:>5} {result['a-CNA']:>8.2%} {result['PTM']:>8.2%}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lmp-denoise",
@@ -147,6 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     den.add_argument("--types", help="TYPE:SPECIES,... map of LAMMPS types to model species (two-species models)")
     den.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     den.set_defaults(run=_denoise)
+
+    ev = sub.add_parser(
+        "evaluate", help="fraction of atoms adaptive CNA and PTM assign to the expected class",
+        description="Classify every frame with OVITO's adaptive CNA and PTM (all templates enabled) "
+        "and print the fraction of atoms in the expected class. Needs: pip install 'lmp-denoise[eval]'.",
+    )
+    ev.add_argument("inputs", nargs="+", metavar="FILE", help="LAMMPS text dump (optionally .gz) or extxyz file")
+    ev.add_argument("--expect", required=True, help="fcc, bcc, hcp, sc, cd, hd, ico, or liquid/other")
+    ev.add_argument("--rmsd-cutoff", type=float, default=0.1, help="PTM RMSD cutoff, 0 = none (default: %(default)s)")
+    ev.set_defaults(run=_evaluate)
 
     models = sub.add_parser("models", help="list shipped models and their metadata")
     models.set_defaults(run=_models)

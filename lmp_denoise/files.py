@@ -30,7 +30,7 @@ def denoise_file(
     frames = 0
     with atomic_output(target) as handle:
         reader = read_dump(source) if kind == "lammps-dump" else read_extxyz(source)
-        for frame in tqdm(reader, desc=source.name, unit="frame", disable=not progress):
+        for frame in tqdm(reader, desc=source.name, unit="frame", disable=None if progress else True):
             atoms = frame.to_atoms() if kind == "lammps-dump" else frame
             try:
                 result = denoise(atoms, model, steps=steps, tol=tol, scale=scale, types=types)

@@ -200,3 +200,10 @@ def write_extxyz(handle, atoms: Atoms, displacement: np.ndarray) -> None:
     atoms = atoms.copy()
     atoms.arrays[DISPLACEMENT_COLUMN] = np.linalg.norm(displacement, axis=1)
     write(handle, atoms, format="extxyz")
+
+
+def read_frames(path: str | Path) -> Iterator[Atoms]:
+    """Every frame of a dump or extxyz file as ``Atoms``."""
+    if detect_format(path) == "lammps-dump":
+        return (frame.to_atoms() for frame in read_dump(path))
+    return read_extxyz(path)

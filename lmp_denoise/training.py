@@ -34,6 +34,7 @@ class TrainSettings:
     checkpoint_every: int = 200
     log: Path | None = None
     command: str = ""
+    earlier_commands: list[str] = field(default_factory=list)  # runs this one resumes, then this one
     model: ModelConfig = field(default_factory=ModelConfig)
 
 
@@ -70,6 +71,7 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
         data.rng.bit_generator.state = state["data_rng"]
         torch.set_rng_state(state["torch_rng"])
         start, history = state["step"], state["history"]
+        settings.earlier_commands = [*state.get("commands", ["(earlier run without a recorded command)"]), settings.command]
     checkpoint = settings.checkpoint or settings.output.with_suffix(".ckpt")
     log = open(settings.log, "a") if settings.log else None
     bar = tqdm(range(start, settings.steps), initial=start, total=settings.steps, desc="train", unit="step")
@@ -87,13 +89,14 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
             log.write(json.dumps({"step": step + 1, "loss": history[-1], "time": time.time() - t0}) + "\n")
             log.flush()
         if (step + 1) % settings.checkpoint_every == 0 or step + 1 == settings.steps:
-            _save_checkpoint(checkpoint, model, optimizer, data, step + 1, history)
+            _save_checkpoint(checkpoint, model, optimizer, data, step + 1, history, settings.earlier_commands or [settings.command])
     if log:
         log.close()
     return export(model, _metadata(settings, history), settings.output)
 
 
-def _save_checkpoint(path: Path, model, optimizer, data: NoisyLattices, step: int, history: list) -> None:
+def _save_checkpoint(path: Path, model, optimizer, data: NoisyLattices, step: int, history: list,
+                     commands: list[str]) -> None:
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -101,6 +104,7 @@ def _save_checkpoint(path: Path, model, optimizer, data: NoisyLattices, step: in
         "torch_rng": torch.get_rng_state(),
         "step": step,
         "history": history,
+        "commands": commands,
     }
     tmp = Path(f"{path}.tmp")
     torch.save(state, tmp)
@@ -127,5 +131,6 @@ def _metadata(settings: TrainSettings, history: list[float]) -> dict:
             "final_loss": float(np.mean(history[-100:])) if history else None,
         },
         "command": settings.command,
+        "command_history": settings.earlier_commands or [settings.command],
         "torch_version": torch.__version__,
     }

@@ -1,0 +1,152 @@
+"""The lmp-denoise command line: round trips through dump (.gz, many frames) and extxyz, and errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+from ase.io import read, write
+from conftest import BIN, run_lammps
+
+from lmp_denoise.denoise import denoise
+from lmp_denoise.export import METADATA_NAME
+from lmp_denoise.io import DISPLACEMENT_COLUMN, read_dump
+from lmp_denoise.lattices import supercell
+from lmp_denoise.models import resolve
+
+HOT_DUMP = """
+units metal
+lattice bcc 2.87
+region box block 0 5 0 5 0 5
+create_box 1 box
+create_atoms 1 box
+mass 1 55.8
+displace_atoms all random 0.2 0.2 0.2 1234 units box
+pair_style zero 5.0
+pair_coeff * *
+dump d all custom 1 hot.dump id type xs ys zs
+run 0
+displace_atoms all random 0.05 0.05 0.05 99 units box
+run 1
+"""
+
+
+def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(BIN / "lmp-denoise"), *args], capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(result.stderr)
+    return result
+
+
+@pytest.fixture(scope="module")
+def hot_dump(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dump")
+    run_lammps(HOT_DUMP, folder)
+    with open(folder / "hot.dump", "rb") as raw, gzip.open(folder / "hot.dump.gz", "wb") as packed:
+        shutil.copyfileobj(raw, packed)
+    return folder / "hot.dump.gz"
+
+
+def test_multiframe_gz_dump_round_trip(hot_dump, model, tmp_path):
+    out = tmp_path / "clean.dump.gz"
+    cli("denoise", str(hot_dump), "-o", str(out), "--steps", "4", "-q")
+    raw, clean = list(read_dump(hot_dump)), list(read_dump(out))
+    assert len(raw) == len(clean) == 2
+    for before, after in zip(raw, clean):
+        assert after.columns == before.columns + [DISPLACEMENT_COLUMN]
+        assert np.array_equal(after.tokens[:, :2], before.tokens[:, :2])  # id, type untouched
+        assert after.header == before.header
+        expected = denoise(before.to_atoms(), model, steps=4)
+        got = after.to_atoms().positions
+        assert np.abs(got - expected.atoms.positions).max() < 1e-6
+        moved = after.tokens[:, -1].astype(float)
+        assert np.allclose(moved, np.linalg.norm(expected.displacement, axis=1), atol=1e-5)
+        assert moved.mean() > 0.05
+
+
+def test_extxyz_round_trip(model, tmp_path):
+    frames = []
+    for seed in (1, 2):
+        atoms = supercell("hcp", 200)
+        atoms.set_chemical_symbols(["Mg"] * len(atoms))
+        atoms.set_cell(atoms.cell * 1.12, scale_atoms=True)
+        atoms.positions += np.random.default_rng(seed).normal(0, 0.25, atoms.positions.shape)
+        frames.append(atoms)
+    write(tmp_path / "hot.xyz", frames, format="extxyz")
+    cli("denoise", str(tmp_path / "hot.xyz"), "-o", str(tmp_path / "clean.xyz"), "-q")
+    clean = read(tmp_path / "clean.xyz", index=":")
+    assert len(clean) == 2
+    for before, after in zip(read(tmp_path / "hot.xyz", index=":"), clean):
+        assert after.get_chemical_symbols() == before.get_chemical_symbols()
+        expected = denoise(before, model).atoms.positions
+        assert np.abs(after.positions - expected).max() < 1e-6
+        assert np.allclose(after.arrays[DISPLACEMENT_COLUMN], np.linalg.norm(after.positions - before.positions, axis=1),
+                           atol=1e-5)
+
+
+def test_models_lists_the_shipped_model():
+    out = cli("models").stdout
+    assert "fcc-bcc-hcp" in out and "command: lmp-denoise train" in out
+
+
+def test_help_reads_like_a_manual():
+    out = cli("denoise", "--help").stdout
+    for option in ("--steps", "--tol", "--scale", "--model", "--types"):
+        assert option in out
+
+
+def one_line_error(*args: str) -> str:
+    result = cli(*args, check=False)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lmp-denoise: error:"), result.stderr
+    return lines[0]
+
+
+def test_truncated_and_unreadable_files(hot_dump, tmp_path):
+    text = gzip.open(hot_dump, "rt").read()
+    (tmp_path / "cut.dump").write_text(text[: len(text) * 3 // 4])
+    assert "truncated" in one_line_error("denoise", str(tmp_path / "cut.dump"), "-o", str(tmp_path / "o.dump"))
+    (tmp_path / "noise.dump").write_bytes(np.random.default_rng(0).bytes(2000))
+    assert "noise.dump" in one_line_error("denoise", str(tmp_path / "noise.dump"), "-o", str(tmp_path / "o.dump"))
+    assert "no such file" in one_line_error("denoise", str(tmp_path / "absent.dump"), "-o", str(tmp_path / "o.dump"))
+    assert not (tmp_path / "o.dump").exists()
+
+
+def test_failed_run_leaves_existing_output_intact(hot_dump, tmp_path):
+    text = gzip.open(hot_dump, "rt").read()
+    (tmp_path / "cut.dump").write_text(text[: len(text) * 3 // 4])
+    (tmp_path / "o.dump").write_text("precious")
+    one_line_error("denoise", str(tmp_path / "cut.dump"), "-o", str(tmp_path / "o.dump"))
+    assert (tmp_path / "o.dump").read_text() == "precious"
+    assert list(tmp_path.glob(".o.dump.*")) == []
+
+
+def test_bad_options_and_models(hot_dump, tmp_path):
+    out = str(tmp_path / "o.dump")
+    assert "unknown model 'nonsense'" in one_line_error("denoise", str(hot_dump), "-o", out, "--model", "nonsense")
+    assert "--steps must be at least 1" in one_line_error("denoise", str(hot_dump), "-o", out, "--steps", "0")
+    assert "--scale must be" in one_line_error("denoise", str(hot_dump), "-o", out, "--scale", "-1")
+    extra = {METADATA_NAME: ""}
+    module = torch.jit.load(str(resolve("fcc-bcc-hcp")), _extra_files=extra)
+    meta = {**json.loads(extra[METADATA_NAME]), "format_version": 7}
+    torch.jit.save(module, str(tmp_path / "v7.pt"), _extra_files={METADATA_NAME: json.dumps(meta)})
+    message = one_line_error("denoise", str(hot_dump), "-o", out, "--model", str(tmp_path / "v7.pt"))
+    assert "format version 7" in message
+
+
+def test_overlapping_atoms_and_nan_positions(tmp_path):
+    atoms = supercell("fcc", 100)
+    atoms.set_chemical_symbols(["Cu"] * len(atoms))
+    doubled = atoms + atoms[:1]
+    write(tmp_path / "double.xyz", doubled, format="extxyz")
+    assert "overlaps" in one_line_error("denoise", str(tmp_path / "double.xyz"), "-o", str(tmp_path / "o.xyz"))
+    broken = atoms.copy()
+    broken.positions[3, 0] = np.nan
+    write(tmp_path / "nan.xyz", broken, format="extxyz")
+    assert "NaN" in one_line_error("denoise", str(tmp_path / "nan.xyz"), "-o", str(tmp_path / "o.xyz"))

@@ -1,0 +1,62 @@
+"""Reference lattices and the automatic length scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lmp_denoise.lattices import LATTICES, REFERENCE_VOLUME, nearest_neighbour_distance, supercell
+from lmp_denoise.noise import NoisyLattices
+from lmp_denoise.scale import StructureError, volume_per_atom
+
+COORDINATION = {"fcc": 12, "bcc": 8, "hcp": 12, "sc": 6, "cd": 4, "hd": 4, "rocksalt": 6}
+
+
+@pytest.mark.parametrize("name", LATTICES)
+def test_lattices_share_one_volume_per_atom(name):
+    atoms = supercell(name, 300)
+    assert atoms.get_volume() / len(atoms) == pytest.approx(REFERENCE_VOLUME, rel=1e-9)
+    d = atoms.get_all_distances(mic=True)
+    np.fill_diagonal(d, np.inf)
+    nn = nearest_neighbour_distance(name)
+    assert d.min() == pytest.approx(nn, rel=1e-9)
+    assert set((d < nn * 1.02).sum(axis=1)) == {COORDINATION[name]}
+
+
+def test_noise_sigma_stays_below_the_lindemann_bound():
+    data = NoisyLattices(["fcc", "bcc"], cutoff=3.2, sigma_fraction=0.125, jitter=0.0, seed=2)
+    for _ in range(20):
+        batch = data.batch(2)
+        assert batch.target.std() < 0.125 * 2.556
+        assert batch.edge_index.max() < len(batch.species)
+
+
+@pytest.mark.parametrize("name, tolerance", [("fcc", 0.015), ("bcc", 0.015), ("hcp", 0.015), ("cd", 0.05), ("sc", 0.05)])
+@pytest.mark.parametrize("stretch", [0.8, 1.3])
+def test_auto_volume_recovers_the_true_volume(name, tolerance, stretch):
+    atoms = supercell(name, 800)
+    atoms.set_cell(atoms.cell * stretch, scale_atoms=True)
+    atoms.positions += np.random.default_rng(0).normal(0, 0.15 * stretch, atoms.positions.shape)
+    assert volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc) == pytest.approx(
+        REFERENCE_VOLUME * stretch**3, rel=tolerance
+    )
+
+
+def test_auto_volume_ignores_vacuum():
+    slab = supercell("fcc", 1500)
+    cell = slab.cell.array.copy()
+    cell[2, 2] *= 2.0  # half the box is vacuum
+    slab.set_cell(cell, scale_atoms=False)
+    slab.positions += np.random.default_rng(1).normal(0, 0.1, slab.positions.shape)
+    assert volume_per_atom(slab.positions, slab.cell.array, slab.pbc) == pytest.approx(REFERENCE_VOLUME, rel=0.03)
+
+
+def test_overlapping_and_nan_atoms_are_refused():
+    atoms = supercell("fcc", 100)
+    doubled = np.vstack([atoms.positions, atoms.positions[:1] + 0.01])
+    with pytest.raises(StructureError, match="overlaps a neighbour"):
+        volume_per_atom(doubled, atoms.cell.array, atoms.pbc)
+    broken = atoms.positions.copy()
+    broken[5, 1] = np.nan
+    with pytest.raises(StructureError, match="NaN"):
+        volume_per_atom(broken, atoms.cell.array, atoms.pbc)

