@@ -72,7 +72,7 @@ def _denoise(args: argparse.Namespace) -> int:
     inputs = [Path(p) for p in args.inputs]
     outputs = _output_names(inputs, args.output)
     model = load_model(args.model)
-    for source, target in zip(inputs, outputs):
+    for source, target in zip(inputs, outputs, strict=True):
         frames = denoise_file(source, target, model, args.steps, args.tol, scale, types, not args.quiet)
         print(f"{source} -> {target}: {frames} frame(s)")
     return 0
@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="largest noise sigma as a fraction of the nearest-neighbour distance (default: %(default)s)")
     train.add_argument("--jitter", type=float, default=0.03,
                        help="random relative change of the lattice length scale (default: %(default)s)")
-    train.add_argument("--cutoff", type=float, default=3.2, help="graph cutoff in A at the reference volume (default: %(default)s)")
+    train.add_argument("--cutoff", type=float, default=3.2, help="graph cutoff, A at the reference volume (default: %(default)s)")
     train.add_argument("--layers", type=int, default=3, help="interaction layers (default: %(default)s)")
     train.add_argument("--features", type=int, default=10, help="channels per irrep (default: %(default)s)")
     train.add_argument("--log", type=Path, help="append one JSON line per step (loss, time)")
@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     den.add_argument("-o", "--output", required=True, help="output file, or a directory for several inputs")
     den.add_argument("--model", default="fcc-bcc-hcp", help="shipped model name or model file (default: %(default)s)")
     den.add_argument("--steps", type=int, default=8, help="largest number of iterations K (default: %(default)s)")
-    den.add_argument("--tol", type=float, default=0.0, help="stop when the largest move is below this, in A (default: %(default)s)")
+    den.add_argument("--tol", type=float, default=0.0, help="stop once the largest move is below T, A (default: %(default)s)")
     den.add_argument("--scale", default="auto",
                      help="'auto' (local volume per atom) or the nearest-neighbour distance D in A (default: %(default)s)")
     den.add_argument("--types", help="TYPE:SPECIES,... map of LAMMPS types to model species (two-species models)")

@@ -92,7 +92,8 @@ def denoise(
     mask = np.ones(len(atoms), bool) if movable is None else np.asarray(movable, bool)
     positions = atoms.positions.astype(np.float64).copy()
     iterations, max_move = 0, 0.0
-    for iterations in range(1, steps + 1):
+    while iterations < steps:
+        iterations += 1
         move = predict(model, positions, atoms, species, factor)
         move[~mask] = 0.0
         positions -= move

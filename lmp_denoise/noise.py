@@ -61,7 +61,7 @@ class NoisyLattices:
         offsets = np.cumsum([0] + [len(p[2]) for p in parts[:-1]])
         return Batch(
             edge_vectors=torch.from_numpy(np.concatenate([p[1] for p in parts])).to(dtype),
-            edge_index=torch.from_numpy(np.concatenate([p[0] + o for p, o in zip(parts, offsets)], 1)),
+            edge_index=torch.from_numpy(np.concatenate([p[0] + o for p, o in zip(parts, offsets, strict=True)], 1)),
             species=torch.from_numpy(np.concatenate([p[2] for p in parts])).long(),
             target=torch.from_numpy(np.concatenate([p[3] for p in parts])).to(dtype),
         )

@@ -71,7 +71,8 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
         data.rng.bit_generator.state = state["data_rng"]
         torch.set_rng_state(state["torch_rng"])
         start, history = state["step"], state["history"]
-        settings.earlier_commands = [*state.get("commands", ["(earlier run without a recorded command)"]), settings.command]
+        earlier = state.get("commands", ["(earlier run without a recorded command)"])
+        settings.earlier_commands = [*earlier, settings.command]
     checkpoint = settings.checkpoint or settings.output.with_suffix(".ckpt")
     log = open(settings.log, "a") if settings.log else None
     bar = tqdm(range(start, settings.steps), initial=start, total=settings.steps, desc="train", unit="step")
@@ -89,7 +90,8 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
             log.write(json.dumps({"step": step + 1, "loss": history[-1], "time": time.time() - t0}) + "\n")
             log.flush()
         if (step + 1) % settings.checkpoint_every == 0 or step + 1 == settings.steps:
-            _save_checkpoint(checkpoint, model, optimizer, data, step + 1, history, settings.earlier_commands or [settings.command])
+            commands = settings.earlier_commands or [settings.command]
+            _save_checkpoint(checkpoint, model, optimizer, data, step + 1, history, commands)
     if log:
         log.close()
     return export(model, _metadata(settings, history), settings.output)

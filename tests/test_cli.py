@@ -57,7 +57,7 @@ def test_multiframe_gz_dump_round_trip(hot_dump, model, tmp_path):
     cli("denoise", str(hot_dump), "-o", str(out), "--steps", "4", "-q")
     raw, clean = list(read_dump(hot_dump)), list(read_dump(out))
     assert len(raw) == len(clean) == 2
-    for before, after in zip(raw, clean):
+    for before, after in zip(raw, clean, strict=True):
         assert after.columns == before.columns + [DISPLACEMENT_COLUMN]
         assert np.array_equal(after.tokens[:, :2], before.tokens[:, :2])  # id, type untouched
         assert after.header == before.header
@@ -81,7 +81,7 @@ def test_extxyz_round_trip(model, tmp_path):
     cli("denoise", str(tmp_path / "hot.xyz"), "-o", str(tmp_path / "clean.xyz"), "-q")
     clean = read(tmp_path / "clean.xyz", index=":")
     assert len(clean) == 2
-    for before, after in zip(read(tmp_path / "hot.xyz", index=":"), clean):
+    for before, after in zip(read(tmp_path / "hot.xyz", index=":"), clean, strict=True):
         assert after.get_chemical_symbols() == before.get_chemical_symbols()
         expected = denoise(before, model).atoms.positions
         assert np.abs(after.positions - expected).max() < 1e-6

@@ -116,7 +116,7 @@ def test_compute_in_md_run_leaves_trajectory_unchanged(tmp_path):
     frames_with = list(read_dump(tmp_path / "with" / "traj.dump"))
     frames_without = list(read_dump(tmp_path / "without" / "traj.dump"))
     assert len(frames_with) == len(frames_without) == 5
-    for a, b in zip(frames_with, frames_without):
+    for a, b in zip(frames_with, frames_without, strict=True):
         assert np.array_equal(a.tokens[:, :7], b.tokens[:, :7])
     last = dump_columns(tmp_path / "with" / "traj.dump", ["x", "y", "z", "c_dn[1]", "c_dn[2]", "c_dn[3]"])
     assert 0.02 < np.linalg.norm(last[:, :3] - last[:, 3:], axis=1).mean() < 0.5

