@@ -1,6 +1,6 @@
 """Accuracy of a-CNA and PTM before/after denoising on LAMMPS MD snapshots; writes a plot.
 
-    python benchmarks/accuracy.py [--model fcc-bcc-hcp] [--temperatures 0.5 0.75 0.9 1.0]
+python benchmarks/accuracy.py [--model fcc-bcc-hcp] [--temperatures 0.5 0.75 0.9 1.0]
 """
 
 from __future__ import annotations
@@ -34,17 +34,24 @@ def main() -> None:
             result = denoise(atoms, model, steps=8)
             clean = accuracy(result.atoms, expect)
             rows.append((element, expect, t, raw, clean))
-            print(f"{element + ' ' + expect:<14}{t:>6.2f}{len(atoms):>7}  {raw['a-CNA']:>9.1%} {raw['PTM']:>8.1%}"
-                  f"  {clean['a-CNA']:>8.1%} {clean['PTM']:>8.1%}  {result.scale:>6.3f}")
+            print(
+                f"{element + ' ' + expect:<14}{t:>6.2f}{len(atoms):>7}  {raw['a-CNA']:>9.1%} {raw['PTM']:>8.1%}"
+                f"  {clean['a-CNA']:>8.1%} {clean['PTM']:>8.1%}  {result.scale:>6.3f}"
+            )
     for t in (1.1, 1.2):
         atoms, _ = snapshot("Cu", t, (6, 6, 6), steps=args.steps, melt=True)
         raw, clean = accuracy(atoms, "liquid"), accuracy(denoise(atoms, model).atoms, "liquid")
-        print(f"{'Cu liquid':<14}{t:>6.2f}{len(atoms):>7}  {raw['a-CNA']:>9.1%} {raw['PTM']:>8.1%}"
-              f"  {clean['a-CNA']:>8.1%} {clean['PTM']:>8.1%}   (fraction 'other')")
+        print(
+            f"{'Cu liquid':<14}{t:>6.2f}{len(atoms):>7}  {raw['a-CNA']:>9.1%} {raw['PTM']:>8.1%}"
+            f"  {clean['a-CNA']:>8.1%} {clean['PTM']:>8.1%}   (fraction 'other')"
+        )
     atoms, reference = snapshot("Cu", 0.9, (6, 6, 6), steps=args.steps, vacancy=True)
-    print("Cu fcc, 1 vacancy, 0.9 Tm: Wigner-Seitz (vacancies, interstitials) raw",
-          wigner_seitz_defects(atoms, reference), "denoised",
-          wigner_seitz_defects(denoise(atoms, model).atoms, reference))
+    print(
+        "Cu fcc, 1 vacancy, 0.9 Tm: Wigner-Seitz (vacancies, interstitials) raw",
+        wigner_seitz_defects(atoms, reference),
+        "denoised",
+        wigner_seitz_defects(denoise(atoms, model).atoms, reference),
+    )
     plot(rows, args.plot)
 
 
@@ -58,9 +65,14 @@ def plot(rows, path: Path) -> None:
     for ax, method in zip(axes, ("a-CNA", "PTM"), strict=True):
         for element, (expect, _) in CASES.items():
             ts = [r[2] for r in rows if r[0] == element]
-            line, = ax.plot(ts, [r[3][method] * 100 for r in rows if r[0] == element], "--o", alpha=0.6)
-            ax.plot(ts, [r[4][method] * 100 for r in rows if r[0] == element], "-s", color=line.get_color(),
-                    label=f"{element} {expect}")
+            (line,) = ax.plot(ts, [r[3][method] * 100 for r in rows if r[0] == element], "--o", alpha=0.6)
+            ax.plot(
+                ts,
+                [r[4][method] * 100 for r in rows if r[0] == element],
+                "-s",
+                color=line.get_color(),
+                label=f"{element} {expect}",
+            )
         ax.set_title(f"{method}: raw (dashed) vs 8 denoising steps")
         ax.set_xlabel("T / Tm")
     axes[0].set_ylabel("atoms labelled correctly (%)")

@@ -27,9 +27,17 @@ def _train(args: argparse.Namespace) -> int:
     if unknown:
         raise UserError(f"unknown structure(s) {unknown}; choose from {', '.join(LATTICES)}")
     settings = TrainSettings(
-        structures=structures, output=Path(args.output), steps=args.steps, batch=args.batch,
-        lr=args.lr, seed=args.seed, device=args.device, sigma_fraction=args.sigma_fraction,
-        jitter=args.jitter, log=args.log, checkpoint_every=args.checkpoint_every,
+        structures=structures,
+        output=Path(args.output),
+        steps=args.steps,
+        batch=args.batch,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        sigma_fraction=args.sigma_fraction,
+        jitter=args.jitter,
+        log=args.log,
+        checkpoint_every=args.checkpoint_every,
         command=shlex.join(["lmp-denoise", *sys.argv[1:]]),
         model=ModelConfig(cutoff=args.cutoff, num_layers=args.layers, num_features=args.features),
     )
@@ -93,10 +101,12 @@ def _models(args: argparse.Namespace) -> int:
     for name, path in shipped().items():
         meta = load_model(path).metadata
         training = meta.get("training", {})
-        print(f"{name}\n  file: {path}\n  structures: {', '.join(meta.get('structures', []))}"
-              f"\n  species: {', '.join(meta['species'])}\n  cutoff: {meta['cutoff']} A x {meta['num_layers']} layers"
-              f" at {meta['reference_volume']:.3f} A^3/atom\n  trained: {training.get('steps')} steps,"
-              f" final loss {training.get('final_loss', float('nan')):.3e}\n  command: {meta.get('command', '')}")
+        print(
+            f"{name}\n  file: {path}\n  structures: {', '.join(meta.get('structures', []))}"
+            f"\n  species: {', '.join(meta['species'])}\n  cutoff: {meta['cutoff']} A x {meta['num_layers']} layers"
+            f" at {meta['reference_volume']:.3f} A^3/atom\n  trained: {training.get('steps')} steps,"
+            f" final loss {training.get('final_loss', float('nan')):.3e}\n  command: {meta.get('command', '')}"
+        )
     return 0
 
 
@@ -123,21 +133,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lmp-denoise {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = sub.add_parser("train", help="train a denoiser on synthetic noisy lattices",
-                           description="Train g(r) on perfect lattices plus Gaussian noise "
-                           "(denoising score matching) and export a model file.")
-    train.add_argument("--structures", default="fcc,bcc,hcp",
-                       help="comma-separated lattices: fcc,bcc,hcp,sc,cd,hd,rocksalt (default: %(default)s)")
+    train = sub.add_parser(
+        "train",
+        help="train a denoiser on synthetic noisy lattices",
+        description="Train g(r) on perfect lattices plus Gaussian noise (denoising score matching) and export a model file.",
+    )
+    train.add_argument(
+        "--structures",
+        default="fcc,bcc,hcp",
+        help="comma-separated lattices: fcc,bcc,hcp,sc,cd,hd,rocksalt (default: %(default)s)",
+    )
     train.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
     train.add_argument("--steps", type=int, default=4000, help="optimizer updates (default: %(default)s)")
     train.add_argument("--batch", type=int, default=8, help="structures per update, ~450 atoms each (default: %(default)s)")
     train.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate (default: %(default)s)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
-    train.add_argument("--sigma-fraction", type=float, default=0.125,
-                       help="largest noise sigma as a fraction of the nearest-neighbour distance (default: %(default)s)")
-    train.add_argument("--jitter", type=float, default=0.03,
-                       help="random relative change of the lattice length scale (default: %(default)s)")
+    train.add_argument(
+        "--sigma-fraction",
+        type=float,
+        default=0.125,
+        help="largest noise sigma as a fraction of the nearest-neighbour distance (default: %(default)s)",
+    )
+    train.add_argument(
+        "--jitter", type=float, default=0.03, help="random relative change of the lattice length scale (default: %(default)s)"
+    )
     train.add_argument("--cutoff", type=float, default=3.2, help="graph cutoff, A at the reference volume (default: %(default)s)")
     train.add_argument("--layers", type=int, default=3, help="interaction layers (default: %(default)s)")
     train.add_argument("--features", type=int, default=10, help="channels per irrep (default: %(default)s)")
@@ -147,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(run=_train)
 
     den = sub.add_parser(
-        "denoise", help="denoise LAMMPS dumps (.gz too) or extended XYZ files",
+        "denoise",
+        help="denoise LAMMPS dumps (.gz too) or extended XYZ files",
         description="Move every atom by r <- r - g(r), up to K times, and write the same format with "
         f"denoised positions and a per-atom '{DISPLACEMENT_COLUMN}' column (|r_denoised - r|).",
     )
@@ -156,14 +177,18 @@ def build_parser() -> argparse.ArgumentParser:
     den.add_argument("--model", default="fcc-bcc-hcp", help="shipped model name or model file (default: %(default)s)")
     den.add_argument("--steps", type=int, default=8, help="largest number of iterations K (default: %(default)s)")
     den.add_argument("--tol", type=float, default=0.0, help="stop once the largest move is below T, A (default: %(default)s)")
-    den.add_argument("--scale", default="auto",
-                     help="'auto' (local volume per atom) or the nearest-neighbour distance D in A (default: %(default)s)")
+    den.add_argument(
+        "--scale",
+        default="auto",
+        help="'auto' (local volume per atom) or the nearest-neighbour distance D in A (default: %(default)s)",
+    )
     den.add_argument("--types", help="TYPE:SPECIES,... map of LAMMPS types to model species (two-species models)")
     den.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     den.set_defaults(run=_denoise)
 
     ev = sub.add_parser(
-        "evaluate", help="fraction of atoms adaptive CNA and PTM assign to the expected class",
+        "evaluate",
+        help="fraction of atoms adaptive CNA and PTM assign to the expected class",
         description="Classify every frame with OVITO's adaptive CNA and PTM (all templates enabled) "
         "and print the fraction of atoms in the expected class. Needs: pip install 'lmp-denoise[eval]'.",
     )

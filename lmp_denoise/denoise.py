@@ -54,9 +54,7 @@ def species_indices(atoms: Atoms, model: LoadedModel, types: dict[int, int] | No
         raise StructureError(f"atom types {unknown} have no model species; map them with --types")
     species = np.array([types[t] for t in numbers], dtype=np.int64)
     if species.max() >= len(model.species) or species.min() < 0:
-        raise StructureError(
-            f"species index out of range: the model knows {len(model.species)} species {model.species}"
-        )
+        raise StructureError(f"species index out of range: the model knows {len(model.species)} species {model.species}")
     return species
 
 

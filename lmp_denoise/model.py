@@ -50,10 +50,7 @@ class RadialBasis(torch.nn.Module):
         x = (r / self.cutoff).unsqueeze(-1)
         p = self.p
         envelope = (
-            1.0
-            - (p + 1.0) * (p + 2.0) / 2.0 * x**p
-            + p * (p + 2.0) * x ** (p + 1.0)
-            - p * (p + 1.0) / 2.0 * x ** (p + 2.0)
+            1.0 - (p + 1.0) * (p + 2.0) / 2.0 * x**p + p * (p + 2.0) * x ** (p + 1.0) - p * (p + 1.0) / 2.0 * x ** (p + 2.0)
         )
         envelope = envelope * (x < 1.0)
         bessel = math.sqrt(2.0 / self.cutoff) * torch.sin(self.frequencies * x) / x
@@ -70,8 +67,12 @@ class Interaction(torch.nn.Module):
         self.linear_in = o3.Linear(irreps_hidden, irreps_hidden)
         irreps_message, instructions = _message_paths(irreps_hidden, irreps_sh)
         self.conv = o3.TensorProduct(
-            irreps_hidden, irreps_sh, irreps_message, instructions,
-            shared_weights=False, internal_weights=False,
+            irreps_hidden,
+            irreps_sh,
+            irreps_message,
+            instructions,
+            shared_weights=False,
+            internal_weights=False,
         )
         self.radial = FullyConnectedNet(
             [config.num_basis, config.radial_hidden, self.conv.weight_numel], torch.nn.functional.silu
@@ -83,9 +84,7 @@ class Interaction(torch.nn.Module):
         self.linear_out = o3.Linear(irreps_message.simplify(), self.gate.irreps_in)
         self.residual = torch.nn.Parameter(torch.zeros(1))
 
-    def forward(
-        self, h: torch.Tensor, sh: torch.Tensor, basis: torch.Tensor, edge_index: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, sh: torch.Tensor, basis: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         center, neighbour = edge_index[0], edge_index[1]
         messages = self.conv(self.linear_in(h)[neighbour], sh, self.radial(basis))
         summed = torch.zeros(h.shape[0], messages.shape[1], dtype=h.dtype, device=h.device)
@@ -125,14 +124,10 @@ class DenoiserNet(torch.nn.Module):
         self.spherical_harmonics = o3.SphericalHarmonics(irreps_sh, True, normalization="component")
         self.embed = o3.Linear(irreps_species, irreps_hidden)
         self.basis = RadialBasis(config.cutoff, config.num_basis)
-        self.layers = torch.nn.ModuleList(
-            [Interaction(irreps_hidden, irreps_sh, config) for _ in range(config.num_layers)]
-        )
+        self.layers = torch.nn.ModuleList([Interaction(irreps_hidden, irreps_sh, config) for _ in range(config.num_layers)])
         self.readout = o3.Linear(irreps_hidden, o3.Irreps("1x1o"))
 
-    def forward(
-        self, edge_vectors: torch.Tensor, edge_index: torch.Tensor, species: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, edge_vectors: torch.Tensor, edge_index: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
         onehot = torch.nn.functional.one_hot(species, self.num_species).to(edge_vectors.dtype)
         h = self.embed(onehot)
         r = torch.linalg.norm(edge_vectors, dim=1)

@@ -17,9 +17,7 @@ def _open_box(positions: np.ndarray, cutoff: float) -> np.ndarray:
     return np.diag(np.maximum(extent, 3.0 * cutoff))
 
 
-def edges(
-    positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff: float
-) -> tuple[np.ndarray, np.ndarray]:
+def edges(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
     """Directed edges (center, neighbour) within ``cutoff`` and their float64 vectors."""
     positions = np.ascontiguousarray(positions, dtype=np.float64)
     pbc = np.asarray(pbc, dtype=bool)

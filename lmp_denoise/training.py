@@ -61,8 +61,7 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
     settings.model = config
     model = DenoiserNet(config).to(settings.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr)
-    data = NoisyLattices(settings.structures, config.cutoff, settings.sigma_fraction, settings.jitter,
-                         seed=settings.seed)
+    data = NoisyLattices(settings.structures, config.cutoff, settings.sigma_fraction, settings.jitter, seed=settings.seed)
     start, history = 0, []
     if resume is not None:
         state = torch.load(resume, map_location=settings.device, weights_only=False)
@@ -97,8 +96,7 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
     return export(model, _metadata(settings, history), settings.output)
 
 
-def _save_checkpoint(path: Path, model, optimizer, data: NoisyLattices, step: int, history: list,
-                     commands: list[str]) -> None:
+def _save_checkpoint(path: Path, model, optimizer, data: NoisyLattices, step: int, history: list, commands: list[str]) -> None:
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),

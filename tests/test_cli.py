@@ -85,8 +85,9 @@ def test_extxyz_round_trip(model, tmp_path):
         assert after.get_chemical_symbols() == before.get_chemical_symbols()
         expected = denoise(before, model).atoms.positions
         assert np.abs(after.positions - expected).max() < 1e-6
-        assert np.allclose(after.arrays[DISPLACEMENT_COLUMN], np.linalg.norm(after.positions - before.positions, axis=1),
-                           atol=1e-5)
+        assert np.allclose(
+            after.arrays[DISPLACEMENT_COLUMN], np.linalg.norm(after.positions - before.positions, axis=1), atol=1e-5
+        )
 
 
 def test_models_lists_the_shipped_model():

@@ -108,8 +108,9 @@ run 40
 def test_compute_in_md_run_leaves_trajectory_unchanged(tmp_path):
     from lmp_denoise.md import potential_dir
 
-    with_compute = MD.format(potentials=potential_dir(), compute="compute dn all denoise fcc-bcc-hcp 8",
-                             columns="c_dn[1] c_dn[2] c_dn[3] c_dn[4]")
+    with_compute = MD.format(
+        potentials=potential_dir(), compute="compute dn all denoise fcc-bcc-hcp 8", columns="c_dn[1] c_dn[2] c_dn[3] c_dn[4]"
+    )
     without = MD.format(potentials=potential_dir(), compute="", columns="")
     run_lammps(with_compute, tmp_path / "with", ranks=2)
     run_lammps(without, tmp_path / "without", ranks=2)

@@ -13,8 +13,14 @@ from lmp_denoise.models import resolve
 from lmp_denoise.plugin import preload_mpi
 
 SETUP = [
-    "units metal", "lattice fcc 3.615", "region box block 0 4 0 4 0 4", "create_box 2 box",
-    "create_atoms 1 box", "mass * 63.5", "pair_style zero 6.0", "pair_coeff * *",
+    "units metal",
+    "lattice fcc 3.615",
+    "region box block 0 4 0 4 0 4",
+    "create_box 2 box",
+    "create_atoms 1 box",
+    "mass * 63.5",
+    "pair_style zero 6.0",
+    "pair_coeff * *",
 ]
 
 
@@ -83,8 +89,14 @@ def test_two_species_model_needs_types(lmp, tmp_path):
 
 
 def test_ghost_shell_that_cannot_be_raised(lmp):
-    message = failure(lmp, "neighbor 2.0 multi", "comm_modify mode multi", "compute dn all denoise fcc-bcc-hcp 8",
-                      "dump d all custom 1 d.out id c_dn[1]", "run 0")
+    message = failure(
+        lmp,
+        "neighbor 2.0 multi",
+        "comm_modify mode multi",
+        "compute dn all denoise fcc-bcc-hcp 8",
+        "dump d all custom 1 d.out id c_dn[1]",
+        "run 0",
+    )
     assert "use comm_modify mode single cutoff" in message
 
 
