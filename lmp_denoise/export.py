@@ -15,6 +15,8 @@ from pathlib import Path
 import torch
 from e3nn.util.jit import script
 
+from .io import default_file_mode
+
 FORMAT_VERSION = 1
 METADATA_NAME = "metadata.json"
 REQUIRED_KEYS = ("format_version", "cutoff", "num_layers", "reference_volume", "species", "dtype")
@@ -63,6 +65,7 @@ def export(model: torch.nn.Module, metadata: dict, path: str | Path) -> Path:
     os.close(fd)
     try:
         torch.jit.save(scripted, tmp, _extra_files=extra)
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

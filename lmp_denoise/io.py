@@ -170,6 +170,13 @@ def _read_frame(first: str, number: int, lines, path: Path) -> DumpFrame:
     return DumpFrame(header, columns, tokens, bounds, boundary or ["pp"] * 3)
 
 
+def default_file_mode() -> int:
+    """Permissions a plainly created file would get (mkstemp makes files private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextmanager
 def atomic_output(path: str | Path, mode: str = "wt"):
     """A handle to a temporary file that replaces ``path`` only when the block succeeds."""
@@ -180,6 +187,7 @@ def atomic_output(path: str | Path, mode: str = "wt"):
     try:
         with gzip.open(tmp, mode) if path.suffix == ".gz" else open(tmp, mode) as handle:
             yield handle
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
         if tmp.exists():

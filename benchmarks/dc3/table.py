@@ -1,0 +1,145 @@
+"""The paper's Table 1, measured here on the rebuilt DC3 data, with classical baselines and plots.
+
+Per system at Th = 1.0: a-CNA raw, PTM raw (no RMSD cutoff, as the paper's raw column), PTM
+(cutoff 0.1) after 1 denoising step, a-CNA and PTM after 8 steps, and the same classifiers after
+energy minimisation and after vibration averaging. Liquids (Th > 1): fraction labelled "other".
+"a-CNA" means adaptive CNA for fcc/bcc/hcp, OVITO's diamond identification for cd/hd, and adaptive
+CNA on each sublattice (both fcc) for rock salt. PTM runs with every template enabled.
+
+    python benchmarks/dc3/table.py [--data benchmarks/dc3/data] [--model dc3-six]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from systems import SYSTEMS, System  # noqa: E402
+
+from lmp_denoise.denoise import denoise  # noqa: E402
+from lmp_denoise.evaluate import CLASSES, structure_types  # noqa: E402
+from lmp_denoise.io import read_frames  # noqa: E402
+from lmp_denoise.models import load_model  # noqa: E402
+
+DIAMOND = {"cd": 1, "hd": 4}
+
+
+def cna_like(atoms, system: System) -> np.ndarray:
+    """Per-atom correctness of the CNA-family classifier for this system."""
+    from ovito.io.ase import ase_to_ovito
+    from ovito.modifiers import IdentifyDiamondModifier
+
+    if system.lattice in DIAMOND:
+        data = ase_to_ovito(atoms)
+        data.apply(IdentifyDiamondModifier())
+        return np.array(data.particles["Structure Type"]) == DIAMOND[system.lattice]
+    if system.lattice == "rocksalt":
+        correct = np.zeros(len(atoms), bool)
+        for kind in np.unique(atoms.numbers):
+            sub = atoms.numbers == kind
+            correct[sub] = structure_types(atoms[sub])["a-CNA"] == CLASSES["fcc"]["a-CNA"]
+        return correct
+    return structure_types(atoms)["a-CNA"] == CLASSES[system.expect]["a-CNA"]
+
+
+def ptm(atoms, system: System, rmsd_cutoff: float) -> np.ndarray:
+    return structure_types(atoms, rmsd_cutoff)["PTM"] == CLASSES[system.expect]["PTM"]
+
+
+def types_for(system: System) -> dict[int, int] | None:
+    return {1: 0, 2: 1} if len(system.masses) == 2 else None
+
+
+def crystal_row(folder: Path, system: System, model) -> dict[str, float]:
+    raw = list(read_frames(folder / "raw.dump.gz"))
+    rows: dict[str, list[float]] = {}
+
+    def add(key, values):
+        rows.setdefault(key, []).append(float(np.mean(values)))
+
+    for atoms in raw:
+        one = denoise(atoms, model, steps=1, types=types_for(system)).atoms
+        eight = denoise(atoms, model, steps=8, types=types_for(system)).atoms
+        add("a-CNA raw", cna_like(atoms, system))
+        add("PTM raw", ptm(atoms, system, 0.0))
+        add("1 + PTM", ptm(one, system, 0.1))
+        add("8 + a-CNA", cna_like(eight, system))
+        add("8 + PTM", ptm(eight, system, 0.1))
+    for baseline in ["min", "avg1ps", "avg5ps"]:
+        path = folder / f"{baseline}.dump.gz"
+        if path.exists():
+            for atoms in read_frames(path):
+                add(f"{baseline} + a-CNA", cna_like(atoms, system))
+                add(f"{baseline} + PTM", ptm(atoms, system, 0.1))
+    return {k: float(np.mean(v)) * 100 for k, v in rows.items()}
+
+
+def liquid_row(folder: Path, system: System, model) -> tuple[float, float]:
+    other_raw, other_clean = [], []
+    for atoms in read_frames(folder / "raw.dump.gz"):
+        clean = denoise(atoms, model, steps=8, types=types_for(system)).atoms
+        other_raw.append(np.mean(structure_types(atoms)["PTM"] == 0))
+        other_clean.append(np.mean(structure_types(clean)["PTM"] == 0))
+    return 100 * float(np.mean(other_raw)), 100 * float(np.mean(other_clean))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path(__file__).parent / "data")
+    parser.add_argument("--model", default="dc3-six")
+    parser.add_argument("--plots", type=Path, default=Path(__file__).parent / "plots")
+    args = parser.parse_args()
+    model = load_model(args.model)
+
+    columns = ["a-CNA raw", "PTM raw", "1 + PTM", "8 + a-CNA", "8 + PTM", "min + PTM", "avg1ps + PTM", "avg5ps + PTM"]
+    print(f"Th = 1.00, % of atoms labelled correctly (model {args.model})")
+    print(f"{'system':<10}" + "".join(f"{c:>14}" for c in columns))
+    sweep: dict[str, list[tuple[float, dict]]] = {}
+    for name, system in SYSTEMS.items():
+        folders = sorted((args.data / name).glob("T*")) if (args.data / name).exists() else []
+        for folder in folders:
+            th = float(folder.name[1:])
+            if th > 1.0:
+                raw, clean = liquid_row(folder, system, model)
+                print(f"{name + ' liq':<10}{th:>14.2f}   'other' raw {raw:5.1f}%  after 8 steps {clean:5.1f}%")
+                continue
+            row = crystal_row(folder, system, model)
+            sweep.setdefault(name, []).append((th, row))
+            if abs(th - 1.0) < 1e-6:
+                label = f"{name} {system.expect}"
+                print(f"{label:<10}" + "".join(f"{row[c]:>14.1f}" if c in row else f"{'':>14}" for c in columns))
+    plot_sweep(sweep, args.plots)
+
+
+def plot_sweep(sweep: dict, folder: Path) -> None:
+    """Accuracy vs homologous temperature, raw and denoised (the paper's Fig. 3)."""
+    if not any(len(v) > 1 for v in sweep.values()):
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(2, 5, figsize=(16, 6), sharey=True)
+    for ax, (name, points) in zip(axes.ravel(), sweep.items(), strict=False):
+        points.sort(key=lambda p: p[0])
+        ths = [p[0] for p in points]
+        for key, style in [("a-CNA raw", "--"), ("PTM raw", ":"), ("8 + a-CNA", "-"), ("8 + PTM", "-.")]:
+            ax.plot(ths, [p[1][key] for p in points], style, marker="o", ms=3, label=key)
+        ax.set_title(f"{name} {SYSTEMS[name].expect}")
+        ax.set_xlabel("T / Tm")
+    axes[0, 0].set_ylabel("correct (%)")
+    axes[1, 0].set_ylabel("correct (%)")
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(folder / "accuracy_vs_temperature.png", dpi=110)
+    print(f"wrote {folder / 'accuracy_vs_temperature.png'}")
+
+
+if __name__ == "__main__":
+    main()
