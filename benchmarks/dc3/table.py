@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from plots import q4q6_map, rdf_plot  # noqa: E402
 from systems import SYSTEMS, System  # noqa: E402
 
 from lmp_denoise.denoise import denoise  # noqa: E402
@@ -113,6 +114,29 @@ def main() -> None:
                 label = f"{name} {system.expect}"
                 print(f"{label:<10}" + "".join(f"{row[c]:>14.1f}" if c in row else f"{'':>14}" for c in columns))
     plot_sweep(sweep, args.plots)
+    plot_structure(args.data, model, args.plots)
+
+
+def plot_structure(data: Path, model, folder: Path) -> None:
+    """q4-q6 maps of Al/Fe/Ti at Tm and the RDF of liquid Al, raw and denoised."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    folder.mkdir(parents=True, exist_ok=True)
+    pairs = {}
+    for name in ("Al", "Fe", "Ti"):
+        path = data / name / "T1.00" / "raw.dump.gz"
+        if path.exists():
+            raw = next(iter(read_frames(path)))
+            pairs[f"{name} {SYSTEMS[name].expect}"] = (raw, denoise(raw, model, steps=8).atoms)
+    if pairs:
+        q4q6_map(pairs, folder / "q4_q6.png")
+        print(f"wrote {folder / 'q4_q6.png'}")
+    liquid = data / "Al" / "T1.20" / "raw.dump.gz"
+    if liquid.exists():
+        raw = next(iter(read_frames(liquid)))
+        rdf_plot(raw, denoise(raw, model, steps=8).atoms, "liquid Al at 1.2 Tm", folder / "rdf_liquid.png", 8.0)
+        print(f"wrote {folder / 'rdf_liquid.png'}")
 
 
 def plot_sweep(sweep: dict, folder: Path) -> None:
