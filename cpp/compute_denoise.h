@@ -46,8 +46,10 @@ class ComputeDenoise : public Compute {
   std::vector<std::string> type_names;  // 'types' keyword values, one per atom type
   std::vector<int64_t> type_species;    // model species of each atom type (index 1..ntypes)
 
-  class NeighList *list;
-  double list_cutoff;    // cutoff requested for the candidate list (skin is added by LAMMPS)
+  class NeighList *list;            // candidates for the model's graph, with ghosts
+  class NeighList *density_list;    // owned atoms' neighbours for the automatic scale
+  double list_cutoff;               // requested cutoffs (LAMMPS adds the skin)
+  double density_cutoff;
   double scale;          // factor applied to lengths before the model
   bool warned_moves;
 
@@ -64,6 +66,7 @@ class ComputeDenoise : public Compute {
   void map_types(const std::vector<std::string> &);
   double box_volume_per_atom() const;
   double auto_scale();
+  template <typename Visit> void for_each_local_pair(class NeighList *, Visit) const;
   double fixed_scale() const;
   void check_reach(double);
   void subdomain_box(double[3], double[3]) const;
