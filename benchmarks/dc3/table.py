@@ -92,7 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).parent / "data")
     parser.add_argument("--model", default="dc3-six")
-    parser.add_argument("--plots", type=Path, default=Path(__file__).parent / "plots")
+    parser.add_argument("--plots", type=Path, default=Path(__file__).parents[2] / "docs" / "figures")
     args = parser.parse_args()
     model = load_model(args.model)
 
