@@ -29,13 +29,13 @@ def rdf(atoms, cutoff: float, bins: int = 150) -> np.ndarray:
 
 
 def q4q6_map(pairs: dict[str, tuple], path: Path) -> None:
-    """pairs: label -> (raw atoms, denoised atoms)."""
+    """pairs: label -> (raw atoms, denoised atoms, neighbours: 12 close-packed, 14 bcc)."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 4), sharex=True, sharey=True)
-    for label, (raw, clean) in pairs.items():
+    for label, (raw, clean, neighbours) in pairs.items():
         for ax, atoms in zip(axes, (raw, clean), strict=True):
-            q = steinhardt(atoms)
+            q = steinhardt(atoms, neighbours)
             ax.scatter(q[:, 0], q[:, 1], s=2, alpha=0.4, label=label)
     axes[0].set_title("raw snapshot at Tm")
     axes[1].set_title("after 8 denoising steps")

@@ -92,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).parent / "data")
     parser.add_argument("--model", default="dc3-six")
+    parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
     parser.add_argument("--plots", type=Path, default=Path(__file__).parents[2] / "docs" / "figures")
     args = parser.parse_args()
     model = load_model(args.model)
@@ -100,7 +101,8 @@ def main() -> None:
     print(f"Th = 1.00, % of atoms labelled correctly (model {args.model})")
     print(f"{'system':<10}" + "".join(f"{c:>14}" for c in columns))
     sweep: dict[str, list[tuple[float, dict]]] = {}
-    for name, system in SYSTEMS.items():
+    for name in args.systems:
+        system = SYSTEMS[name]
         folders = sorted((args.data / name).glob("T*")) if (args.data / name).exists() else []
         for folder in folders:
             th = float(folder.name[1:])
@@ -128,7 +130,8 @@ def plot_structure(data: Path, model, folder: Path) -> None:
         path = data / name / "T1.00" / "raw.dump.gz"
         if path.exists():
             raw = next(iter(read_frames(path)))
-            pairs[f"{name} {SYSTEMS[name].expect}"] = (raw, denoise(raw, model, steps=8).atoms)
+            neighbours = 14 if SYSTEMS[name].lattice == "bcc" else 12
+            pairs[f"{name} {SYSTEMS[name].expect}"] = (raw, denoise(raw, model, steps=8).atoms, neighbours)
     if pairs:
         q4q6_map(pairs, folder / "q4_q6.png")
         print(f"wrote {folder / 'q4_q6.png'}")
