@@ -8,6 +8,7 @@ from conftest import dump_columns, run_lammps
 
 from lmp_denoise.denoise import denoise
 from lmp_denoise.io import read_dump
+from lmp_denoise.lattices import REFERENCE_VOLUME
 
 BOXES = {
     "orthogonal": ("p p p", "region box block 0 6 0 6 0 6"),
@@ -121,3 +122,33 @@ def test_compute_in_md_run_leaves_trajectory_unchanged(tmp_path):
         assert np.array_equal(a.tokens[:, :7], b.tokens[:, :7])
     last = dump_columns(tmp_path / "with" / "traj.dump", ["x", "y", "z", "c_dn[1]", "c_dn[2]", "c_dn[3]"])
     assert 0.02 < np.linalg.norm(last[:, :3] - last[:, 3:], axis=1).mean() < 0.5
+
+
+ROCKSALT = """
+units metal
+lattice custom 5.64 a1 1 0 0 a2 0 1 0 a3 0 0 1 &
+    basis 0 0 0 basis 0.5 0.5 0 basis 0.5 0 0.5 basis 0 0.5 0.5 &
+    basis 0.5 0 0 basis 0 0.5 0 basis 0 0 0.5 basis 0.5 0.5 0.5
+region box block 0 4 0 4 0 4
+create_box 2 box
+create_atoms 1 box basis 5 2 basis 6 2 basis 7 2 basis 8 2
+mass * 30.0
+displace_atoms all random 0.3 0.3 0.3 5511 units box
+pair_style zero 6.0
+pair_coeff * *
+compute dn all denoise dc3-six 8 types A B
+dump d all custom 1 dump.out id type x y z c_dn[1] c_dn[2] c_dn[3] c_dn[4]
+dump_modify d format float %.12g
+run 0
+"""
+
+
+def test_two_species_model_with_types_matches_python(tmp_path):
+    run_lammps(ROCKSALT, tmp_path, ranks=2)
+    frame = next(read_dump(tmp_path / "dump.out"))
+    atoms = frame.to_atoms()
+    lammps_result = frame.tokens[:, [frame.columns.index(f"c_dn[{k}]") for k in (1, 2, 3)]].astype(float)
+    python = denoise(atoms, "dc3-six", steps=8, types={1: 0, 2: 1})
+    assert np.abs(python.atoms.positions - lammps_result).max() < 1e-5
+    assert python.scale == pytest.approx((REFERENCE_VOLUME / (5.64**3 / 8)) ** (1 / 3), rel=0.03)
+    assert np.linalg.norm(python.displacement, axis=1).mean() > 0.1
