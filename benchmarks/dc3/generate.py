@@ -30,7 +30,8 @@ FULL_TEMPERATURES = [0.04, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1
 
 def lattice_commands(system: System, min_atoms: int) -> list[str]:
     cell = conventional_cell(system.lattice, system.volume_per_atom)
-    reps = np.rint(supercell(system.lattice, min_atoms).cell.lengths() / cell.cell.lengths()).astype(int)
+    reps = np.rint(supercell(system.lattice, min_atoms, system.volume_per_atom).cell.lengths() / cell.cell.lengths())
+    reps = reps.astype(int)
     vectors = " ".join(f"a{k + 1} {' '.join(f'{v:.10f}' for v in cell.cell[k])}" for k in range(3))
     basis = " ".join(f"basis {' '.join(f'{v:.10f}' for v in p)}" for p in cell.get_scaled_positions())
     types = " ".join(f"basis {i + 1} {t + 1}" for i, t in enumerate(cell.get_tags()))

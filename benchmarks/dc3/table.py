@@ -79,13 +79,21 @@ def crystal_row(folder: Path, system: System, model) -> dict[str, float]:
     return {k: float(np.mean(v)) * 100 for k, v in rows.items()}
 
 
-def liquid_row(folder: Path, system: System, model) -> tuple[float, float]:
-    other_raw, other_clean = [], []
+def liquid_row(folder: Path, system: System, model) -> dict[str, float]:
+    """Fraction (%) that PTM labels 'other': raw, denoised, and after each classical baseline."""
+    fractions: dict[str, list[float]] = {}
+
+    def add(key, atoms):
+        fractions.setdefault(key, []).append(float(np.mean(structure_types(atoms)["PTM"] == 0)))
+
     for atoms in read_frames(folder / "raw.dump.gz"):
-        clean = denoise(atoms, model, steps=8, types=types_for(system)).atoms
-        other_raw.append(np.mean(structure_types(atoms)["PTM"] == 0))
-        other_clean.append(np.mean(structure_types(clean)["PTM"] == 0))
-    return 100 * float(np.mean(other_raw)), 100 * float(np.mean(other_clean))
+        add("raw", atoms)
+        add("8 steps", denoise(atoms, model, steps=8, types=types_for(system)).atoms)
+    for baseline in ["min", "avg1ps", "avg5ps"]:
+        if (folder / f"{baseline}.dump.gz").exists():
+            for atoms in read_frames(folder / f"{baseline}.dump.gz"):
+                add(baseline, atoms)
+    return {k: 100 * float(np.mean(v)) for k, v in fractions.items()}
 
 
 def main() -> None:
@@ -107,8 +115,8 @@ def main() -> None:
         for folder in folders:
             th = float(folder.name[1:])
             if th > 1.0:
-                raw, clean = liquid_row(folder, system, model)
-                print(f"{name + ' liq':<10}{th:>14.2f}   'other' raw {raw:5.1f}%  after 8 steps {clean:5.1f}%")
+                liquid = liquid_row(folder, system, model)
+                print(f"{name + ' liq':<10} Th={th:.2f}, PTM 'other': " + ", ".join(f"{k} {v:.1f}" for k, v in liquid.items()))
                 continue
             row = crystal_row(folder, system, model)
             sweep.setdefault(name, []).append((th, row))
