@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOURCES := pyproject.toml CMakeLists.txt $(wildcard cpp/*) $(wildcard lmp_denoise/*.py lmp_denoise/models/*)
 
-.PHONY: example test install
+.PHONY: example test install dc3
 install: $(VENV)/.installed
 
 $(VENV)/.installed: $(SOURCES)
@@ -26,3 +26,8 @@ example: install
 test: install
 	$(BIN)/ruff check lmp_denoise tests benchmarks
 	$(BIN)/pytest -q
+
+# the DC3 benchmark (paper Table 1) rebuilt here: MD data, then the table and figures in docs/figures
+dc3: install
+	$(BIN)/python benchmarks/dc3/generate.py
+	$(BIN)/python benchmarks/dc3/table.py
