@@ -7,7 +7,6 @@ their precision; the LAMMPS compute does the same with its ghost atoms.
 from __future__ import annotations
 
 import numpy as np
-import torch
 from vesin import NeighborList
 
 
@@ -33,10 +32,3 @@ def edges(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff: floa
     search = NeighborList(cutoff=cutoff, full_list=True)
     i, j, d = search.compute(positions, np.asarray(cell, dtype=np.float64), pbc, quantities="ijD")
     return np.stack([i, j]).astype(np.int64), d
-
-
-def edge_tensors(
-    positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff: float, dtype: torch.dtype
-) -> tuple[torch.Tensor, torch.Tensor]:
-    index, vectors = edges(positions, cell, pbc, cutoff)
-    return torch.from_numpy(index), torch.from_numpy(vectors).to(dtype)
