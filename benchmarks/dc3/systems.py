@@ -31,6 +31,7 @@ class System:
     expect: str = "fcc"  # class name in lmp_denoise.evaluate.CLASSES
     charges: tuple[float, ...] = field(default=())
     atoms: int = 1000  # smallest cell size; SNAP Li is ~100x slower than EAM, so smaller
+    melt_factor: float = 2.0  # liquids are melted at melt_factor x Tm before cooling to Th x Tm
 
     def pair_commands(self) -> list[str]:
         if not self.potential_file:
@@ -84,7 +85,17 @@ SYSTEMS = {
             "sc",
             (1.0, -1.0),
         ),
-        System("Ar", "fcc", 5.26**3 / 4, 83.8, (39.948,), ("pair_style lj/cut 8.5", "pair_coeff * * 0.010341 3.4"), None, "fcc"),
+        System(
+            "Ar",
+            "fcc",
+            5.26**3 / 4,
+            83.8,
+            (39.948,),
+            # without the tail correction the zero-pressure solid is 20% too dilute and melts below 83.8 K
+            ("pair_style lj/cut 8.5", "pair_coeff * * 0.010341 3.4", "pair_modify tail yes"),
+            None,
+            "fcc",
+        ),
         System(
             "Li",
             "bcc",
@@ -94,6 +105,7 @@ SYSTEMS = {
             ("pair_style snap", "pair_coeff * * {file} {param} Li"),
             "Li_Zuo_JPCA2020.snapcoeff",
             "bcc",
+            atoms=128,  # SNAP costs ~100x EAM per atom: 4 x 4 x 4 cells keep Li at minutes per temperature
         ),
         System(
             "Mg",
@@ -105,6 +117,16 @@ SYSTEMS = {
             "Mg_mm.eam.fs",
             "hcp",
         ),
-        System("Ge", "cd", 5.658**3 / 8, 1211, (72.63,), ("pair_style tersoff", "pair_coeff * * {file} Ge"), "Ge.tersoff", "cd"),
+        System(
+            "Ge",
+            "cd",
+            5.658**3 / 8,
+            1211,
+            (72.63,),
+            ("pair_style tersoff", "pair_coeff * * {file} Ge"),
+            "Ge.tersoff",
+            "cd",
+            melt_factor=3.0,  # Tersoff Ge superheats past 2 x 1211 K for picoseconds
+        ),
     ]
 }

@@ -168,6 +168,8 @@ def plot_sweep(sweep: dict, folder: Path) -> None:
             ax.plot(ths, [p[1][key] for p in points], style, marker="o", ms=3, label=key)
         ax.set_title(f"{name} {SYSTEMS[name].expect}")
         ax.set_xlabel("T / Tm")
+    for ax in axes.ravel()[len(sweep) :]:
+        ax.set_visible(False)
     axes[0, 0].set_ylabel("correct (%)")
     axes[1, 0].set_ylabel("correct (%)")
     axes[0, 0].legend(fontsize=7)
