@@ -3,7 +3,7 @@ temperatures, plus the classical baselines (vibration averaging over windows, en
 
 Zero-pressure NPH with a CSVR thermostat, dt = 1 fs, equilibration, then snapshots 1 ps apart.
 Default: Th = 0.25, 0.5, 0.75, 1.0 and 1.2 (liquid), 2 snapshots, 4 ps equilibration, one LAMMPS
-per core (~20 min on 2 cores). --full: the DC3 sweep, Th = 0.04 ... 1.60, 10 ps equilibration,
+per core (~30 min on 2 cores, half of it SNAP Li and MEAM Ti). --full: the DC3 sweep, Th = 0.04 ... 1.60, 10 ps equilibration,
 5 snapshots, 1 ps and 5 ps averaging windows.
 
     python benchmarks/dc3/generate.py [--systems Al Fe ...] [--temperatures 1.0 ...] [--full] [--jobs N]
