@@ -87,6 +87,7 @@ def run_temperature(system: System, th: float, out: Path, args) -> None:
             steps = int(round(window * 1000))
             lmp.commands_list(
                 [
+                    "reset_timestep 0",  # fix ave/atom reports on multiples of the window only
                     "compute unwrapped all property/atom xu yu zu",
                     f"fix avg all ave/atom 10 {steps // 10} {steps} c_unwrapped[1] c_unwrapped[2] c_unwrapped[3]",
                     f"run {steps}",
