@@ -39,20 +39,32 @@ def _data(atoms: Atoms):
     return ase_to_ovito(atoms)
 
 
-def structure_types(atoms: Atoms, rmsd_cutoff: float = 0.1) -> dict[str, np.ndarray]:
-    """Per-atom structure type numbers from adaptive CNA and from PTM (all templates)."""
+def adaptive_cna_types(atoms: Atoms) -> np.ndarray:
+    """Per-atom structure type numbers from adaptive CNA (OVITO)."""
     _require_ovito()
-    from ovito.modifiers import CommonNeighborAnalysisModifier, PolyhedralTemplateMatchingModifier
+    from ovito.modifiers import CommonNeighborAnalysisModifier
 
     data = _data(atoms)
     data.apply(CommonNeighborAnalysisModifier(mode=CommonNeighborAnalysisModifier.Mode.AdaptiveCutoff))
-    cna = np.array(data.particles["Structure Type"])
+    return np.array(data.particles["Structure Type"])
+
+
+def ptm_types(atoms: Atoms, rmsd_cutoff: float = 0.1) -> np.ndarray:
+    """Per-atom structure type numbers from PTM with every template, so it does not know the answer."""
+    _require_ovito()
+    from ovito.modifiers import PolyhedralTemplateMatchingModifier
+
     data = _data(atoms)
     ptm = PolyhedralTemplateMatchingModifier(rmsd_cutoff=rmsd_cutoff)
     for structure in ptm.structures:
         structure.enabled = True
     data.apply(ptm)
-    return {"a-CNA": cna, "PTM": np.array(data.particles["Structure Type"])}
+    return np.array(data.particles["Structure Type"])
+
+
+def structure_types(atoms: Atoms, rmsd_cutoff: float = 0.1) -> dict[str, np.ndarray]:
+    """Per-atom structure type numbers from adaptive CNA and from PTM (all templates)."""
+    return {"a-CNA": adaptive_cna_types(atoms), "PTM": ptm_types(atoms, rmsd_cutoff)}
 
 
 def accuracy(atoms: Atoms, expect: str, rmsd_cutoff: float = 0.1) -> dict[str, float]:

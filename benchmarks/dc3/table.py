@@ -24,7 +24,7 @@ from plots import q4q6_map, rdf_plot  # noqa: E402
 from systems import SYSTEMS, System  # noqa: E402
 
 from lmp_denoise.denoise import denoise  # noqa: E402
-from lmp_denoise.evaluate import CLASSES, structure_types  # noqa: E402
+from lmp_denoise.evaluate import CLASSES, adaptive_cna_types, ptm_types  # noqa: E402
 from lmp_denoise.io import read_frames  # noqa: E402
 from lmp_denoise.models import load_model  # noqa: E402
 
@@ -45,13 +45,13 @@ def cna_like(atoms, system: System) -> np.ndarray:
         correct = np.zeros(len(atoms), bool)
         for kind in np.unique(atoms.numbers):
             sub = atoms.numbers == kind
-            correct[sub] = structure_types(atoms[sub])["a-CNA"] == CLASSES["fcc"]["a-CNA"]
+            correct[sub] = adaptive_cna_types(atoms[sub]) == CLASSES["fcc"]["a-CNA"]
         return correct
-    return structure_types(atoms)["a-CNA"] == CLASSES[system.expect]["a-CNA"]
+    return adaptive_cna_types(atoms) == CLASSES[system.expect]["a-CNA"]
 
 
 def ptm(atoms, system: System, rmsd_cutoff: float) -> np.ndarray:
-    return structure_types(atoms, rmsd_cutoff)["PTM"] == CLASSES[system.expect]["PTM"]
+    return ptm_types(atoms, rmsd_cutoff) == CLASSES[system.expect]["PTM"]
 
 
 def types_for(system: System) -> dict[int, int] | None:
@@ -88,7 +88,7 @@ def liquid_row(folder: Path, system: System, model) -> dict[str, float]:
     fractions: dict[str, list[float]] = {}
 
     def add(key, atoms):
-        fractions.setdefault(key, []).append(float(np.mean(structure_types(atoms)["PTM"] == 0)))
+        fractions.setdefault(key, []).append(float(np.mean(ptm_types(atoms) == 0)))
 
     for atoms in read_frames(folder / "raw.dump.gz"):
         add("raw", atoms)
