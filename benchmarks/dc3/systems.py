@@ -33,6 +33,14 @@ class System:
     atoms: int = 1000  # smallest cell size; SNAP Li is ~100x slower than EAM, so smaller
     melt_factor: float = 2.0  # liquids are melted at melt_factor x Tm before cooling to Th x Tm
 
+    @property
+    def atom_style(self) -> str:
+        return "charge" if self.charges else "atomic"
+
+    def force_field(self) -> list[str]:
+        """Masses and interactions: the same commands for the MD run and the minimisation."""
+        return [f"mass {i + 1} {m}" for i, m in enumerate(self.masses)] + self.pair_commands()
+
     def pair_commands(self) -> list[str]:
         if not self.potential_file:
             return list(self.pair)
