@@ -133,6 +133,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=8841)
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="LAMMPS runs at once (one core each)")
     args = parser.parse_args()
+    if args.jobs < 1 or (args.atoms is not None and args.atoms < 1) or any(t <= 0 for t in args.temperatures or []):
+        parser.error("--jobs and --atoms must be at least 1 and --temperatures (T/Tm) above 0")
     args.temperatures = args.temperatures or (FULL_TEMPERATURES if args.full else DEFAULT_TEMPERATURES)
     args.equilibration = 10000 if args.full else 4000
     args.snapshots = 5 if args.full else 2

@@ -107,6 +107,8 @@ def main() -> None:
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
     parser.add_argument("--plots", type=Path, default=Path(__file__).parents[2] / "docs" / "figures")
     args = parser.parse_args()
+    if not any(any((args.data / name).glob("T*/raw.dump.gz")) for name in args.systems):
+        parser.error(f"no DC3 data for {' '.join(args.systems)} under {args.data}: run benchmarks/dc3/generate.py first")
     model = load_model(args.model)
 
     print(f"Th = 1.00, % of atoms labelled correctly (model {args.model})")
