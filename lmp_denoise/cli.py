@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .evaluate import MissingExtraError
-from .export import ModelFileError
+from .modelfile import ModelFileError
 from .io import DISPLACEMENT_COLUMN, SnapshotError
 from .scale import StructureError
 
@@ -20,7 +20,7 @@ class UserError(Exception):
 
 def _train(args: argparse.Namespace) -> int:
     from .lattices import LATTICES
-    from .model import ModelConfig
+    from .nn.network import ModelConfig
     from .training import TrainSettings, train
 
     for name in ("steps", "batch", "layers", "features"):

@@ -12,10 +12,14 @@ import numpy as np
 import torch
 from ase import Atoms
 
-from .export import LoadedModel
+from .modelfile import LoadedModel
 from .models import DEFAULT_MODEL, load_model
-from .neighbors import edges
+from .neighbors import build_graph
+from .nn.inference import Evaluator
 from .scale import StructureError, check_positions, close_packed_distance, volume_per_atom
+
+
+SKIN = 0.25  # neighbour candidates reach (1 + SKIN) x cutoff; rebuilt once an atom moved half the difference
 
 
 @dataclass
@@ -58,18 +62,6 @@ def species_indices(atoms: Atoms, model: LoadedModel, types: dict[int, int] | No
     return species
 
 
-def predict(model: LoadedModel, positions: np.ndarray, atoms: Atoms, species: torch.Tensor, scale: float) -> np.ndarray:
-    """g(r) in input units: one model call on positions scaled by ``scale``."""
-    index, vectors = edges(positions, atoms.cell.array, atoms.pbc, model.cutoff / scale)
-    with torch.no_grad():
-        g = model.module(
-            torch.from_numpy(vectors * scale).to(model.dtype),
-            torch.from_numpy(index),
-            species,
-        )
-    return g.double().numpy() / scale
-
-
 def denoise(
     atoms: Atoms,
     model: LoadedModel | str = DEFAULT_MODEL,
@@ -89,10 +81,16 @@ def denoise(
     species = torch.from_numpy(species_indices(atoms, model, types))
     mask = np.ones(len(atoms), bool) if movable is None else np.asarray(movable, bool)
     positions = atoms.positions.astype(np.float64).copy()
+    evaluator = Evaluator(model)
+    cutoff = model.cutoff / factor
+    cell = atoms.cell.array
+    graph = None
     iterations, max_move = 0, 0.0
     while iterations < steps:
         iterations += 1
-        move = predict(model, positions, atoms, species, factor)
+        if graph is None or not graph.still_valid(positions, cutoff):
+            graph = build_graph(positions, cell, atoms.pbc, cutoff * (1.0 + SKIN))
+        move = evaluator.predict(positions, cell, graph, species, factor)
         move[~mask] = 0.0
         positions -= move
         max_move = float(np.sqrt((move**2).sum(axis=1)).max())

@@ -7,7 +7,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .denoise import denoise
-from .export import LoadedModel
+from .modelfile import LoadedModel
 from .io import atomic_output, detect_format, read_dump, read_extxyz, write_extxyz
 from .scale import StructureError
 

@@ -1,4 +1,4 @@
-"""Edges of the atomic graph, from vesin's cell-list neighbour search.
+"""Neighbour search (vesin cell lists): edge lists, and the graph that denoising iterations reuse.
 
 Edge vectors are formed in float64 and only then cast to the model dtype, so large boxes keep
 their precision; the LAMMPS compute does the same with its ghost atoms.
@@ -6,29 +6,64 @@ their precision; the LAMMPS compute does the same with its ghost atoms.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from vesin import NeighborList
 
 
-def _open_box(positions: np.ndarray, cutoff: float) -> np.ndarray:
-    """A box that holds every atom, for directions that are not periodic."""
-    extent = np.ptp(positions, axis=0) + 2.0 * cutoff + 1.0
-    return np.diag(np.maximum(extent, 3.0 * cutoff))
-
-
-def edges(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
-    """Directed edges (center, neighbour) within ``cutoff`` and their float64 vectors."""
-    positions = np.ascontiguousarray(positions, dtype=np.float64)
-    pbc = np.asarray(pbc, dtype=bool)
-    if not pbc.any():
-        cell = _open_box(positions, cutoff)
-        positions = positions - positions.min(axis=0) + cutoff
-    elif not pbc.all():
-        cell = np.array(cell, dtype=np.float64)
-        for axis in np.flatnonzero(~pbc):
-            span = np.ptp(positions[:, axis]) + 2.0 * cutoff + 1.0
-            cell[axis] = 0.0
-            cell[axis, axis] = span
+def _search(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float, quantities: str) -> list[np.ndarray]:
     search = NeighborList(cutoff=cutoff, full_list=True)
-    i, j, d = search.compute(positions, np.asarray(cell, dtype=np.float64), pbc, quantities="ijD")
+    return search.compute(
+        np.ascontiguousarray(positions, dtype=np.float64),
+        np.asarray(cell, dtype=np.float64),
+        np.asarray(pbc, dtype=bool),
+        quantities=quantities,
+    )
+
+
+def edges(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
+    """Directed edges (center, neighbour) within ``cutoff`` and their float64 vectors."""
+    i, j, d = _search(positions, cell, pbc, cutoff, "ijD")
     return np.stack([i, j]).astype(np.int64), d
+
+
+@dataclass
+class Graph:
+    """Candidate edges within ``reach`` of the positions at build time, grouped by centre (CSR).
+
+    Valid while no atom has moved more than (reach - cutoff) / 2 from ``reference``; edge vectors
+    are recomputed from current positions and periodic ``shifts`` (cell vectors, int8).
+    """
+
+    offsets: np.ndarray  # (N + 1,) int64: edges of atom i are offsets[i] .. offsets[i+1]-1
+    neighbours: np.ndarray  # (E,) int64
+    shifts: np.ndarray  # (E, 3) int8
+    reference: np.ndarray  # (N, 3) positions the graph was built from
+    reach: float
+
+    def centers(self, first: int, last: int) -> np.ndarray:
+        """The centre of each edge of atoms first .. last-1."""
+        return np.repeat(np.arange(first, last), np.diff(self.offsets[first : last + 1]))
+
+    def still_valid(self, positions: np.ndarray, cutoff: float) -> bool:
+        moved = np.sqrt(((positions - self.reference) ** 2).sum(axis=1).max()) if len(positions) else 0.0
+        return 2.0 * moved < self.reach - cutoff
+
+    def vectors(self, positions: np.ndarray, cell: np.ndarray, first: int = 0, last: int | None = None) -> np.ndarray:
+        """float64 edge vectors of the centres first .. last-1."""
+        last = len(self.offsets) - 1 if last is None else last
+        a, b = self.offsets[first], self.offsets[last]
+        centers = self.centers(first, last)
+        return positions[self.neighbours[a:b]] - positions[centers] + self.shifts[a:b].astype(np.float64) @ cell
+
+
+def build_graph(positions: np.ndarray, cell: np.ndarray, pbc, reach: float) -> Graph:
+    i, j, shifts = _search(positions, cell, pbc, reach, "ijS")
+    if len(shifts) and np.abs(shifts).max() > 127:
+        raise ValueError(f"the cell is too small for a neighbour reach of {reach:.3g}: it spans over 127 periodic images")
+    order = np.argsort(i, kind="stable")
+    counts = np.bincount(i.astype(np.int64), minlength=len(positions))
+    offsets = np.zeros(len(positions) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return Graph(offsets, j[order].astype(np.int64), shifts[order].astype(np.int8), positions.copy(), reach)

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .export import export
+from .modelfile import save
 from .lattices import REFERENCE_VOLUME, TWO_SPECIES
-from .model import DenoiserNet, ModelConfig
+from .nn.network import DenoiserNet, ModelConfig
 from .noise import NoisyLattices
 
 
@@ -93,7 +93,7 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
             _save_checkpoint(checkpoint, model, optimizer, data, step + 1, history, commands)
     if log:
         log.close()
-    return export(model, _metadata(settings, history), settings.output)
+    return save(model, _metadata(settings, history), settings.output)
 
 
 def _save_checkpoint(path: Path, model, optimizer, data: NoisyLattices, step: int, history: list, commands: list[str]) -> None:

@@ -14,7 +14,7 @@ from ase.io import read, write
 from conftest import BIN, run_lammps
 
 from lmp_denoise.denoise import denoise
-from lmp_denoise.export import METADATA_NAME
+from lmp_denoise.modelfile import METADATA_NAME
 from lmp_denoise.io import DISPLACEMENT_COLUMN, read_dump
 from lmp_denoise.lattices import supercell
 from lmp_denoise.models import resolve

@@ -6,9 +6,9 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from lmp_denoise.export import export, load
+from lmp_denoise.modelfile import load, save
 from lmp_denoise.lattices import REFERENCE_VOLUME, supercell
-from lmp_denoise.model import DenoiserNet, ModelConfig
+from lmp_denoise.nn.network import DenoiserNet, ModelConfig
 from lmp_denoise.neighbors import edges
 
 
@@ -58,7 +58,7 @@ def test_exported_file_reproduces_python_model(tmp_path):
     for layer in net.layers:  # SkipInit starts at zero: give the layers a say
         layer.residual.data.fill_(0.7)
     meta = dict(cutoff=3.2, num_layers=3, reference_volume=REFERENCE_VOLUME, species=["A", "B"], dtype="float32")
-    loaded = load(export(net, meta, tmp_path / "m.pt"))
+    loaded = load(save(net, meta, tmp_path / "m.pt"))
     positions, cell = noisy("rocksalt", 64)
     species = torch.from_numpy(supercell("rocksalt", 64).get_tags()).long()
     index, vectors = edges(positions, cell, np.array([True] * 3), 3.2)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from conftest import run_lammps
 
-from lmp_denoise.export import METADATA_NAME
+from lmp_denoise.modelfile import METADATA_NAME
 from lmp_denoise.models import resolve
 from lmp_denoise.plugin import preload_mpi
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..export import LoadedModel, ModelFileError, load
+from ..modelfile import LoadedModel, ModelFileError, load
 
 MODEL_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = "fcc-bcc-hcp"

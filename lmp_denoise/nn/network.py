@@ -115,6 +115,7 @@ class DenoiserNet(torch.nn.Module):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
+        self.config = config
         self.cutoff = config.cutoff
         self.num_species = config.num_species
         self.output_scale = config.output_scale

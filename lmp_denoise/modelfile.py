@@ -1,0 +1,140 @@
+"""The model file: the tabulated network as TorchScript, the trained weights, and metadata.
+
+It is the one contract between Python, the LAMMPS compute and OVITO. The TorchScript module is a
+``TabulatedNet`` (methods forward, embed, layer, readout; its buffers are what the fused kernels
+read); ``metadata.json`` carries the cutoff, layers (receptive field), reference volume per atom,
+species, dtype, feature size and the training record; ``network.pt`` the trained e3nn weights, so
+that the exact network can be rebuilt and re-tabulated. Format 1 files (the e3nn network itself)
+are read by converting them on the fly; ``lmp-denoise upgrade`` writes them as format 2.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .io import default_file_mode
+from .nn.network import DenoiserNet, ModelConfig
+from .nn.tabulated import DEFAULT_INTERVALS, tabulate
+
+FORMAT_VERSION = 2
+METADATA_NAME = "metadata.json"
+NETWORK_NAME = "network.pt"
+REQUIRED_KEYS = ("format_version", "cutoff", "num_layers", "reference_volume", "species", "dtype")
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be used; the message says what to do."""
+
+
+@dataclass
+class LoadedModel:
+    module: torch.jit.ScriptModule  # a scripted TabulatedNet
+    metadata: dict
+    path: Path
+    network_state: dict | None = None  # trained e3nn weights
+
+    @property
+    def cutoff(self) -> float:
+        return float(self.metadata["cutoff"])
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.metadata["num_layers"])
+
+    @property
+    def reference_volume(self) -> float:
+        return float(self.metadata["reference_volume"])
+
+    @property
+    def species(self) -> list[str]:
+        return list(self.metadata["species"])
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return getattr(torch, self.metadata["dtype"])
+
+    def network(self) -> DenoiserNet:
+        """The exact trained e3nn network (for re-tabulation and reference checks)."""
+        if self.network_state is None:
+            raise ModelFileError(f"'{self.path}' carries no trained weights; re-export it with lmp-denoise")
+        net = DenoiserNet(ModelConfig(**self.metadata["config"]))
+        net.load_state_dict(self.network_state)
+        return net.eval()
+
+
+def save(net: DenoiserNet, metadata: dict, path: str | Path, intervals: int = DEFAULT_INTERVALS) -> Path:
+    """Tabulate ``net`` and write it, its weights and ``metadata`` atomically to ``path``."""
+    missing = [k for k in REQUIRED_KEYS if k != "format_version" and k not in metadata]
+    if missing:
+        raise ValueError(f"model metadata lacks {missing}")
+    path = Path(path)
+    net = net.eval().cpu()
+    tabulated = tabulate(net, intervals)
+    scripted = torch.jit.script(tabulated)
+    info = {
+        "format_version": FORMAT_VERSION,
+        **metadata,
+        "config": net.config.as_dict(),
+        "network": {"kind": "tabulated", "intervals": intervals, "feature_size": tabulated.feature_size()},
+    }
+    weights = io.BytesIO()
+    torch.save(net.state_dict(), weights)
+    extra = {METADATA_NAME: json.dumps(info, indent=1), NETWORK_NAME: weights.getvalue()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.jit.save(scripted, tmp, _extra_files=extra)
+        os.chmod(tmp, default_file_mode())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def load(path: str | Path, device: str = "cpu") -> LoadedModel:
+    """Read a model file, with an error that names the problem for anything unusable."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file '{path}' does not exist")
+    extra = {METADATA_NAME: "", NETWORK_NAME: ""}
+    try:
+        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
+    except Exception as err:  # torch raises several types for damaged archives
+        raise ModelFileError(
+            f"'{path}' is not a readable lmp-denoise model file (re-export it with"
+            f" 'lmp-denoise train' or re-install the package): {str(err).splitlines()[0]}"
+        ) from None
+    try:
+        metadata = json.loads(extra[METADATA_NAME])
+    except json.JSONDecodeError:
+        raise ModelFileError(f"'{path}' carries no lmp-denoise metadata; export it with lmp-denoise") from None
+    version = metadata.get("format_version")
+    if version not in (1, FORMAT_VERSION):
+        raise ModelFileError(
+            f"'{path}' has model format version {version}, this lmp-denoise reads versions 1 and"
+            f" {FORMAT_VERSION}: re-export the model with this version"
+        )
+    missing = [k for k in REQUIRED_KEYS if k not in metadata]
+    if missing:
+        raise ModelFileError(f"'{path}' metadata lacks {missing}; re-export the model")
+    if version == 1:  # the file holds the e3nn network itself: tabulate it in memory
+        state = {k: v.cpu() for k, v in module.state_dict().items()}
+        exact = LoadedModel(module, metadata, path, state).network()
+        return LoadedModel(torch.jit.script(tabulate(exact)).to(device), metadata, path, state)
+    state = torch.load(io.BytesIO(extra[NETWORK_NAME]), weights_only=True) if extra[NETWORK_NAME] else None
+    return LoadedModel(module.eval(), metadata, path, state)
+
+
+def upgrade(source: str | Path, target: str | Path) -> Path:
+    """Rewrite a model file in the current format (same weights, same metadata and history)."""
+    old = load(source)
+    metadata = {k: v for k, v in old.metadata.items() if k not in ("format_version", "network")}
+    return save(old.network(), metadata, target)

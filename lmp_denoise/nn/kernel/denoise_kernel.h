@@ -1,0 +1,170 @@
+/* ----------------------------------------------------------------------
+   lmp-denoise: the tabulated network (lmp_denoise/nn/tabulated.py) as fused CPU loops.
+
+   One source for both runtimes: the LAMMPS plugin compiles it in, the Python package compiles
+   it on first use (torch.utils.cpp_extension, cached). Per interaction layer, each centre atom
+   walks its edges once, evaluates the radial spline, the tensor-product messages and their sum
+   in registers, then applies the output map, gate and residual: no per-edge tensor is stored.
+   Features are rows of 4C floats: C scalars, then the x, y, z components of C vectors.
+------------------------------------------------------------------------- */
+
+#ifndef LMP_DENOISE_KERNEL_H
+#define LMP_DENOISE_KERNEL_H
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace lmp_denoise {
+
+// the buffers of a TabulatedNet, float32, contiguous, shapes as in tabulated.py
+struct NetTables {
+  int channels = 0, layers = 0, intervals = 0, species = 0;
+  float cutoff = 0.0f;
+  const float *embedding = nullptr;            // (S, C)
+  const float *linear_in = nullptr;            // (L, 2, C, C)
+  const float *spline = nullptr;               // (L, n, 4, 5C)
+  const float *quadrupole = nullptr;           // (6, 9)
+  const float *linear_out_scalar = nullptr;    // (L, 2C, 2C)
+  const float *linear_out_vector = nullptr;    // (L, 3C, C)
+  const float *gate_constants = nullptr;       // (2)
+  const float *residual = nullptr;             // (L)
+  const float *readout = nullptr;              // (C, 1)
+};
+
+inline void embed(const NetTables &t, const int64_t *species, int64_t n, float *h)
+{
+  const int C = t.channels;
+  at::parallel_for(0, n, 4096, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      float *row = h + i * 4 * C;
+      std::fill(row, row + 4 * C, 0.0f);
+      std::copy(t.embedding + species[i] * C, t.embedding + (species[i] + 1) * C, row);
+    }
+  });
+}
+
+// h: (nodes, 4C); edges of centre i are offsets[i] .. offsets[i+1]-1 (vectors centre -> neighbour);
+// writes the new features of centres 0 .. ncenters-1 to h_out (ncenters, 4C); work is scratch.
+inline void interaction(const NetTables &t, int layer, const float *h, int64_t nodes,
+                        const float *edge_vectors, const int64_t *offsets, const int64_t *neighbours,
+                        int64_t ncenters, float *h_out, std::vector<float> &work)
+{
+  const int C = t.channels, F = 4 * C, P = 5 * C;
+  const float *lin_s = t.linear_in + (int64_t) layer * 2 * C * C;
+  const float *lin_v = lin_s + C * C;
+  work.resize(static_cast<size_t>(nodes) * F);
+  float *x = work.data();
+  at::parallel_for(0, nodes, 1024, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      const float *in = h + n * F;
+      float *out = x + n * F;
+      for (int w = 0; w < F; ++w) out[w] = 0.0f;
+      for (int u = 0; u < C; ++u) {
+        const float *ls = lin_s + u * C, *lv = lin_v + u * C;
+        const float s = in[u], vx = in[C + u], vy = in[2 * C + u], vz = in[3 * C + u];
+        for (int w = 0; w < C; ++w) {
+          out[w] += s * ls[w];
+          out[C + w] += vx * lv[w];
+          out[2 * C + w] += vy * lv[w];
+          out[3 * C + w] += vz * lv[w];
+        }
+      }
+    }
+  });
+
+  const float *spline = t.spline + (int64_t) layer * t.intervals * 4 * P;
+  const float *out_s = t.linear_out_scalar + (int64_t) layer * 4 * C * C;
+  const float *out_v = t.linear_out_vector + (int64_t) layer * 3 * C * C;
+  const float spacing = t.cutoff / t.intervals;
+  const float residual = t.residual[layer];
+  const float c_silu = t.gate_constants[0], c_sigmoid = t.gate_constants[1];
+  const float *Q = t.quadrupole;
+
+  at::parallel_for(0, ncenters, 256, [&](int64_t begin, int64_t end) {
+    std::vector<float> buffer(P + 2 * C + 9 * C + 2 * C + 3 * C);
+    float *w = buffer.data();
+    float *acc_s = w + P;             // 2C: paths 0e x 0e, 1o x 1o -> 0e
+    float *acc_v = acc_s + 2 * C;     // 3 x 3C: paths 0e x 1o, 1o x 0e, 1o x 2e -> 1o
+    float *o_s = acc_v + 9 * C;       // 2C
+    float *o_v = o_s + 2 * C;         // 3 x C
+    for (int64_t i = begin; i < end; ++i) {
+      std::fill(acc_s, acc_s + 11 * C, 0.0f);
+      for (int64_t e = offsets[i]; e < offsets[i + 1]; ++e) {
+        const float dx = edge_vectors[3 * e], dy = edge_vectors[3 * e + 1], dz = edge_vectors[3 * e + 2];
+        const float r = std::sqrt(dx * dx + dy * dy + dz * dz);
+        if (!(r < t.cutoff)) continue;
+        const float u[3] = {dx / r, dy / r, dz / r};
+        const float xr = r / spacing;
+        const int cell = std::min(static_cast<int>(xr), t.intervals - 1);
+        const float s = xr - cell;
+        const float *c = spline + (int64_t) cell * 4 * P;
+        for (int p = 0; p < P; ++p) w[p] = c[p] + s * (c[P + p] + s * (c[2 * P + p] + s * c[3 * P + p]));
+        const float mono[6] = {u[0] * u[0], u[1] * u[1], u[2] * u[2], u[0] * u[1], u[1] * u[2], u[0] * u[2]};
+        float T[9];
+        for (int m = 0; m < 9; ++m) {
+          float sum = 0.0f;
+          for (int q = 0; q < 6; ++q) sum += mono[q] * Q[q * 9 + m];
+          T[m] = sum;    // T[a * 3 + k]
+        }
+        const float *xj = x + neighbours[e] * F;
+        const float *xs = xj, *xv0 = xj + C, *xv1 = xj + 2 * C, *xv2 = xj + 3 * C;
+        const float *w0 = w, *w1 = w + C, *w2 = w + 2 * C, *w3 = w + 3 * C, *w4 = w + 4 * C;
+        for (int c2 = 0; c2 < C; ++c2) {
+          acc_s[c2] += w0[c2] * xs[c2];
+          acc_s[C + c2] += w3[c2] * (xv0[c2] * u[0] + xv1[c2] * u[1] + xv2[c2] * u[2]);
+        }
+        const float *xv[3] = {xv0, xv1, xv2};
+        for (int k = 0; k < 3; ++k) {
+          float *a = acc_v + k * 3 * C;
+          const float uk = u[k], t0 = T[k], t1 = T[3 + k], t2 = T[6 + k];
+          for (int c2 = 0; c2 < C; ++c2) {
+            a[c2] += w1[c2] * xs[c2] * uk;
+            a[C + c2] += w2[c2] * xv[k][c2];
+            a[2 * C + c2] += w4[c2] * (t0 * xv0[c2] + t1 * xv1[c2] + t2 * xv2[c2]);
+          }
+        }
+      }
+      // output maps, gate, residual
+      std::fill(o_s, o_s + 5 * C, 0.0f);
+      for (int a = 0; a < 2 * C; ++a) {
+        const float v = acc_s[a];
+        const float *row = out_s + a * 2 * C;
+        for (int b = 0; b < 2 * C; ++b) o_s[b] += v * row[b];
+      }
+      for (int k = 0; k < 3; ++k)
+        for (int a = 0; a < 3 * C; ++a) {
+          const float v = acc_v[k * 3 * C + a];
+          const float *row = out_v + a * C;
+          for (int b = 0; b < C; ++b) o_v[k * C + b] += v * row[b];
+        }
+      const float *hi = h + i * F;
+      float *ho = h_out + i * F;
+      for (int c2 = 0; c2 < C; ++c2) {
+        const float z = o_s[c2];
+        ho[c2] = hi[c2] + residual * c_silu * z / (1.0f + std::exp(-z));
+        const float gate = c_sigmoid / (1.0f + std::exp(-o_s[C + c2]));
+        for (int k = 0; k < 3; ++k)
+          ho[C + k * C + c2] = hi[C + k * C + c2] + residual * gate * o_v[k * C + c2];
+      }
+    }
+  });
+}
+
+inline void readout(const NetTables &t, const float *h, int64_t n, float *out)
+{
+  const int C = t.channels;
+  for (int64_t i = 0; i < n; ++i)
+    for (int k = 0; k < 3; ++k) {
+      float sum = 0.0f;
+      for (int c = 0; c < C; ++c) sum += h[i * 4 * C + C + k * C + c] * t.readout[c];
+      out[3 * i + k] = sum;
+    }
+}
+
+}    // namespace lmp_denoise
+
+#endif
