@@ -3,7 +3,7 @@
 #   make test      build and install everything, then run ruff and the test suite
 VENV := .venv
 BIN := $(VENV)/bin
-SOURCES := pyproject.toml CMakeLists.txt $(wildcard cpp/*) $(wildcard lmp_denoise/*.py lmp_denoise/models/*)
+SOURCES := pyproject.toml CMakeLists.txt $(wildcard cpp/*) $(wildcard lmp_denoise/*.py lmp_denoise/*/*.py lmp_denoise/models/* lmp_denoise/nn/kernel/*)
 
 .PHONY: example test install dc3
 install: $(VENV)/.installed

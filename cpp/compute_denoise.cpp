@@ -6,9 +6,11 @@
      K = largest number of iterations r <- r - g(r)
      keywords: tol T | scale auto|D | device cpu|cuda | types S1 ... Sntypes | margin M
 
-   Each rank runs the model on its owned and ghost atoms; the ghost shell reaches the model's
-   receptive field (layers x cutoff), so owned atoms are exact and the result does not depend on
-   the number of ranks. Ghost positions are refreshed by forward communication every iteration.
+   Each rank evaluates the network for its owned atoms, layer by layer: after every interaction
+   layer the node features of ghost atoms are refreshed from their owners by forward
+   communication (as NequIP/Allegro couplings exchange them), so the ghost shell needs one model
+   cutoff (plus margin and skin), not the receptive field, and the result does not depend on the
+   number of ranks. Ghost positions are refreshed the same way after every iteration.
 ------------------------------------------------------------------------- */
 
 #include "compute_denoise.h"
@@ -90,8 +92,8 @@ static std::pair<int, int> node_local(MPI_Comm world)
 
 ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
     Compute(lmp, narg, arg), max_steps(0), tol(0.0), user_distance(0.0), margin(DEFAULT_MARGIN),
-    device("cpu"), list(nullptr), density_list(nullptr), list_cutoff(0.0), density_cutoff(0.0),
-    scale(1.0), warned_moves(false), nmax(0),
+    device("cpu"), pairs(nullptr), list_cutoff(0.0), density_cutoff(0.0),
+    scale(1.0), warned_moves(false), comm_features(false), nmax(0),
     xd(nullptr), output(nullptr), stats{0.0, 0.0, 0.0, 0.0}
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "compute denoise", error);
@@ -107,11 +109,13 @@ ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
     const int ngpus = DenoiseModel::cuda_device_count();
     device_index = ngpus > 0 ? local_rank % ngpus : 0;
   }
-  // share the node's cores among its ranks unless the user chose a thread count
-  if (!std::getenv("OMP_NUM_THREADS")) {
-    const int cores = static_cast<int>(std::thread::hardware_concurrency());
-    DenoiseModel::set_threads(std::max(1, cores / local_size));
-  }
+  // OMP_NUM_THREADS if the user set it, else the node's cores shared among its ranks; set
+  // explicitly: LAMMPS's own OpenMP settings do not reach torch's thread pool
+  const char *omp = std::getenv("OMP_NUM_THREADS");
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  int threads = std::max(1, cores / local_size);
+  if (omp && utils::is_integer(omp) && std::atoi(omp) > 0) threads = std::atoi(omp);
+  DenoiseModel::set_threads(threads);
   try {
     model = std::make_unique<DenoiseModel>(model_path, device, device_index);
   } catch (std::exception &e) {
@@ -125,7 +129,8 @@ ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
   size_vector = 4;
   extvector = 0;
   vector = stats;
-  comm_forward = 3;
+  // positions (3 values) or node features between layers
+  comm_forward = std::max(3, model->info().feature_size);
 }
 
 ComputeDenoise::~ComputeDenoise()
@@ -258,35 +263,28 @@ void ComputeDenoise::init()
     density_cutoff = std::max((Scale::SPHERE_RADIUS + Scale::SMOOTHING) * d_bound,
                               Scale::FIRST_SEARCH * std::cbrt(vbox));
   }
-  const double reach = (info.num_layers * info.cutoff + margin) / scale_bound;
-  const double ghost_needed = std::max({reach, list_cutoff, density_cutoff}) + neighbor->skin;
+  const double pair_cutoff = std::max(list_cutoff, density_cutoff);
+  const double ghost_needed = pair_cutoff + neighbor->skin;
   if (comm->get_comm_cutoff() < ghost_needed) {
     if (comm->mode != Comm::SINGLE)
       error->all(FLERR, "Compute denoise needs a ghost cutoff of {:.4g}: use comm_modify mode single "
                  "cutoff {:.4g}", ghost_needed, ghost_needed);
     comm->cutghostuser = ghost_needed;
     if (comm->me == 0)
-      error->warning(FLERR, "Compute denoise: raised the ghost cutoff to {:.4g} ({} layers x {:.4g} "
-                     "cutoff + margin + skin); set 'comm_modify cutoff {:.4g}' to silence this",
-                     ghost_needed, info.num_layers, info.cutoff / scale_bound, ghost_needed);
+      error->warning(FLERR, "Compute denoise: raised the ghost cutoff to {:.4g} (model cutoff {:.4g} + "
+                     "margin + skin{}); set 'comm_modify cutoff {:.4g}' to silence this", ghost_needed,
+                     info.cutoff / scale_bound, density_cutoff > list_cutoff ? ", or the density sphere of scale auto" : "",
+                     ghost_needed);
   }
-  // the model's graph: rebuilt with the MD's neighbour lists, ghosts included
-  neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_GHOST)->set_cutoff(list_cutoff);
-  // the automatic scale: owned atoms only, a longer cutoff, built only when the compute runs
-  if (density_cutoff > 0.0) {
-    auto req = neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_OCCASIONAL);
-    req->set_id(1);
-    req->set_cutoff(density_cutoff);
-  }
+  // owned atoms' neighbours (the model's graph and the automatic scale), built only when the
+  // compute runs, so MD neighbour builds do not pay for it
+  neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_OCCASIONAL)->set_cutoff(pair_cutoff);
   warned_moves = false;
 }
 
-void ComputeDenoise::init_list(int id, NeighList *ptr)
+void ComputeDenoise::init_list(int, NeighList *ptr)
 {
-  if (id == 1)
-    density_list = ptr;
-  else
-    list = ptr;
+  pairs = ptr;
 }
 
 /* ----------------------------------------------------------------------
@@ -316,8 +314,7 @@ double ComputeDenoise::auto_scale()
   const double first = Scale::FIRST_SEARCH * std::cbrt(vbox);
   const double inf = std::numeric_limits<double>::infinity();
   std::vector<double> nearest(nlocal, inf);
-  neighbor->build_one(density_list);
-  for_each_local_pair(density_list, [&](int i, double r) {
+  for_each_local_pair(pairs, [&](int i, double r) {
     if (r < first) nearest[i] = std::min(nearest[i], r);
   });
   std::vector<double> finite;
@@ -338,7 +335,7 @@ double ComputeDenoise::auto_scale()
                "the neighbour list was set up for; use 'scale D' or start a new run", d);
 
   std::vector<double> count(nlocal, 1.0);
-  for_each_local_pair(density_list, [&](int i, double r) { count[i] += Scale::window(r, radius, width); });
+  for_each_local_pair(pairs, [&](int i, double r) { count[i] += Scale::window(r, radius, width); });
   auto all_counts = gather_all(count);
   const double volume = Scale::window_volume(radius, width) / Scale::median(all_counts);
   return std::cbrt(model->info().reference_volume / volume);
@@ -364,93 +361,87 @@ void ComputeDenoise::check_reach(double factor)
 {
   const auto &info = model->info();
   const double cutoff = info.cutoff / factor;
-  const double reach = (info.num_layers * info.cutoff + margin) / factor + neighbor->skin;
+  const double reach = (info.cutoff + margin) / factor + neighbor->skin;
   if (cutoff + margin / factor > list_cutoff || reach > comm->get_comm_cutoff())
     error->all(FLERR, "Compute denoise: the system expanded since the run started (model cutoff now "
-               "{:.4g}, receptive field {:.4g}); set 'comm_modify cutoff {:.4g}' or start a new run",
+               "{:.4g}, ghost reach needed {:.4g}); set 'comm_modify cutoff {:.4g}' or start a new run",
                cutoff, reach, 1.1 * reach);
 }
 
 /* ----------------------------------------------------------------------
-   bounding box of this rank's sub-domain in box coordinates (triclinic: of its 8 corners)
+   candidate neighbours of each owned atom (CSR), within the scaled cutoff plus margin at the
+   start of the evaluation; denoising moves are smaller than half the margin (warned otherwise)
 ------------------------------------------------------------------------- */
 
-void ComputeDenoise::subdomain_box(double lo[3], double hi[3]) const
+void ComputeDenoise::collect_candidates(double factor)
 {
-  if (!domain->triclinic) {
-    for (int k = 0; k < 3; ++k) {
-      lo[k] = domain->sublo[k];
-      hi[k] = domain->subhi[k];
-    }
-    return;
-  }
-  for (int k = 0; k < 3; ++k) {
-    lo[k] = std::numeric_limits<double>::max();
-    hi[k] = std::numeric_limits<double>::lowest();
-  }
-  for (int corner = 0; corner < 8; ++corner) {
-    double lamda[3], x[3];
-    for (int k = 0; k < 3; ++k)
-      lamda[k] = (corner >> k) & 1 ? domain->subhi_lamda[k] : domain->sublo_lamda[k];
-    domain->lamda2x(lamda, x);
-    for (int k = 0; k < 3; ++k) {
-      lo[k] = std::min(lo[k], x[k]);
-      hi[k] = std::max(hi[k], x[k]);
+  const double reach = (model->info().cutoff + margin) / factor;
+  const double reachsq = reach * reach;
+  const int nlocal = atom->nlocal;
+  candidate_offsets.assign(nlocal + 1, 0);
+  candidates.clear();
+  // the list's centres are the owned atoms; keep them in index order
+  std::vector<char> listed(nlocal, 0);
+  for (int ii = 0; ii < pairs->inum; ++ii) listed[pairs->ilist[ii]] = 1;
+  for (int i = 0; i < nlocal; ++i) {
+    candidate_offsets[i] = static_cast<int64_t>(candidates.size());
+    if (!listed[i]) continue;
+    const int *jlist = pairs->firstneigh[i];
+    for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
+      const int j = jlist[jj] & NEIGHMASK;
+      const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
+      if (dx * dx + dy * dy + dz * dz < reachsq) candidates.push_back(j);
     }
   }
+  candidate_offsets[nlocal] = static_cast<int64_t>(candidates.size());
 }
 
 /* ----------------------------------------------------------------------
-   the graph handed to the model: owned atoms first (same indices), then the ghosts within the
-   receptive field of the sub-domain; edges (center, neighbour) within the scaled cutoff.
-   Ghosts farther than layers x cutoff cannot influence an owned atom and are left out.
+   the model's graph: owned centres, edges (centre -> owned or ghost neighbour) within the
+   scaled cutoff, vectors scaled to the model's units
 ------------------------------------------------------------------------- */
 
-void ComputeDenoise::build_graph(double factor)
+void ComputeDenoise::build_edges(double factor)
 {
-  const auto &info = model->info();
-  const double cut = info.cutoff / factor;
+  const double cut = model->info().cutoff / factor;
   const double cutsq = cut * cut;
-  const double reach = info.num_layers * cut;
   const int nlocal = atom->nlocal;
-  const int nall = nlocal + atom->nghost;
-  double lo[3], hi[3];
-  subdomain_box(lo, hi);
-
-  compact.assign(nall, -1);
-  species.clear();
-  for (int i = 0; i < nall; ++i) {
-    if (i >= nlocal) {
-      double d2 = 0.0;
-      for (int k = 0; k < 3; ++k) {
-        const double out = std::max({lo[k] - xd[i][k], xd[i][k] - hi[k], 0.0});
-        d2 += out * out;
-      }
-      if (d2 > reach * reach) continue;
-    }
-    compact[i] = static_cast<int64_t>(species.size());
-    species.push_back(type_species[atom->type[i]]);
-  }
-
+  edge_offsets.assign(nlocal + 1, 0);
   edge_vectors.clear();
-  edge_index.clear();
-  std::vector<int64_t> neighbours;
-  for (int ii = 0; ii < list->inum + list->gnum; ++ii) {
-    const int i = list->ilist[ii];
-    if (compact[i] < 0) continue;
-    for (int jj = 0; jj < list->numneigh[i]; ++jj) {
-      const int j = list->firstneigh[i][jj] & NEIGHMASK;
-      if (compact[j] < 0) continue;
+  edge_neighbours.clear();
+  for (int i = 0; i < nlocal; ++i) {
+    edge_offsets[i] = static_cast<int64_t>(edge_neighbours.size());
+    for (int64_t c = candidate_offsets[i]; c < candidate_offsets[i + 1]; ++c) {
+      const int j = candidates[c];
       const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
       if (dx * dx + dy * dy + dz * dz >= cutsq) continue;
-      edge_vectors.insert(edge_vectors.end(), {static_cast<float>(dx * factor),
-                                               static_cast<float>(dy * factor),
+      edge_vectors.insert(edge_vectors.end(), {static_cast<float>(dx * factor), static_cast<float>(dy * factor),
                                                static_cast<float>(dz * factor)});
-      edge_index.push_back(compact[i]);
-      neighbours.push_back(compact[j]);
+      edge_neighbours.push_back(j);
     }
   }
-  edge_index.insert(edge_index.end(), neighbours.begin(), neighbours.end());
+  edge_offsets[nlocal] = static_cast<int64_t>(edge_neighbours.size());
+}
+
+/* ----------------------------------------------------------------------
+   g(r) of the owned atoms into 'prediction': embed all atoms, then per layer update the owned
+   atoms' features and bring the ghosts' features from their owners
+------------------------------------------------------------------------- */
+
+void ComputeDenoise::evaluate_network()
+{
+  const int nlocal = atom->nlocal;
+  model->embed(species, features);
+  for (int k = 0; k < model->info().num_layers; ++k) {
+    model->layer(k, features, edge_vectors, edge_offsets, edge_neighbours, nlocal, updated);
+    std::copy(updated.begin(), updated.end(), features.begin());
+    if (k + 1 < model->info().num_layers) {
+      comm_features = true;
+      comm->forward_comm(this);
+      comm_features = false;
+    }
+  }
+  model->readout(features, nlocal, prediction);
 }
 
 /* ----------------------------------------------------------------------
@@ -496,15 +487,19 @@ void ComputeDenoise::compute_peratom()
   for (int i = 0; i < nall; ++i)
     for (int k = 0; k < 3; ++k) xd[i][k] = x[i][k];
 
+  neighbor->build_one(pairs);
   scale = user_distance > 0.0 ? fixed_scale() : auto_scale();
   check_reach(scale);
+  collect_candidates(scale);
+  species.resize(nall);
+  for (int i = 0; i < nall; ++i) species[i] = type_species[atom->type[i]];
 
   int iterations = 0;
   while (iterations < max_steps) {
     ++iterations;
-    build_graph(scale);
+    build_edges(scale);
     try {
-      model->predict(edge_vectors, edge_index, species, prediction);
+      evaluate_network();
     } catch (std::exception &e) {
       error->one(FLERR, "Compute denoise: model evaluation failed: {}", e.what());
     }
@@ -564,6 +559,15 @@ void ComputeDenoise::compute_vector()
 
 int ComputeDenoise::pack_forward_comm(int n, int *list_send, double *buf, int pbc_flag, int *pbc)
 {
+  if (comm_features) {    // node features are invariant under periodic shifts
+    const int F = model->info().feature_size;
+    int m = 0;
+    for (int i = 0; i < n; ++i) {
+      const float *row = features.data() + static_cast<size_t>(list_send[i]) * F;
+      for (int f = 0; f < F; ++f) buf[m++] = row[f];
+    }
+    return m;
+  }
   double dx = 0.0, dy = 0.0, dz = 0.0;
   if (pbc_flag) {
     dx = pbc[0] * domain->xprd;
@@ -586,6 +590,15 @@ int ComputeDenoise::pack_forward_comm(int n, int *list_send, double *buf, int pb
 
 void ComputeDenoise::unpack_forward_comm(int n, int first, double *buf)
 {
+  if (comm_features) {
+    const int F = model->info().feature_size;
+    int m = 0;
+    for (int i = first; i < first + n; ++i) {
+      float *row = features.data() + static_cast<size_t>(i) * F;
+      for (int f = 0; f < F; ++f) row[f] = static_cast<float>(buf[m++]);
+    }
+    return;
+  }
   int m = 0;
   for (int i = first; i < first + n; ++i) {
     xd[i][0] = buf[m++];
@@ -596,7 +609,9 @@ void ComputeDenoise::unpack_forward_comm(int n, int first, double *buf)
 
 double ComputeDenoise::memory_usage()
 {
-  const double per_atom = 7.0 * sizeof(double) + sizeof(int64_t) + 3.0 * sizeof(float);
-  return nmax * per_atom + edge_vectors.capacity() * sizeof(float) +
-      (edge_index.capacity() + compact.capacity()) * sizeof(int64_t);
+  const double per_atom = 7.0 * sizeof(double);
+  return nmax * per_atom +
+      (edge_vectors.capacity() + features.capacity() + updated.capacity() + prediction.capacity()) * sizeof(float) +
+      (edge_neighbours.capacity() + edge_offsets.capacity() + candidate_offsets.capacity() + species.capacity()) *
+      sizeof(int64_t) + candidates.capacity() * sizeof(int);
 }

@@ -46,21 +46,24 @@ class ComputeDenoise : public Compute {
   std::vector<std::string> type_names;  // 'types' keyword values, one per atom type
   std::vector<int64_t> type_species;    // model species of each atom type (index 1..ntypes)
 
-  class NeighList *list;            // candidates for the model's graph, with ghosts
-  class NeighList *density_list;    // owned atoms' neighbours for the automatic scale
-  double list_cutoff;               // requested cutoffs (LAMMPS adds the skin)
-  double density_cutoff;
-  double scale;          // factor applied to lengths before the model
+  class NeighList *pairs;    // owned atoms' neighbours: graph candidates and the automatic scale
+  double list_cutoff;        // model cutoff + margin at the smallest expected scale
+  double density_cutoff;     // density sphere of the automatic scale (0 with 'scale D')
+  double scale;              // factor applied to lengths before the model
   bool warned_moves;
+  bool comm_features;        // forward communication carries node features, not positions
 
   int nmax;
   double **xd;        // denoised positions of owned and ghost atoms
   double **output;    // per-atom array: x, y, z, |displacement|
   double stats[4];    // iterations, max and mean displacement, scale
 
-  std::vector<float> edge_vectors, prediction;
-  std::vector<int64_t> edge_index, species;
-  std::vector<int64_t> compact;    // index of each owned/ghost atom in the model's graph, -1 if left out
+  std::vector<int64_t> candidate_offsets;    // CSR over owned atoms: neighbours within cutoff + margin
+  std::vector<int> candidates;
+  std::vector<int64_t> edge_offsets, edge_neighbours;    // CSR graph of one iteration
+  std::vector<float> edge_vectors;                       // scaled, centre -> neighbour
+  std::vector<int64_t> species;                          // model species of owned and ghost atoms
+  std::vector<float> features, updated, prediction;      // node features (all atoms), one layer's update, g
 
   void parse_keywords(int, char **);
   void map_types(const std::vector<std::string> &);
@@ -69,8 +72,9 @@ class ComputeDenoise : public Compute {
   template <typename Visit> void for_each_local_pair(class NeighList *, Visit) const;
   double fixed_scale() const;
   void check_reach(double);
-  void subdomain_box(double[3], double[3]) const;
-  void build_graph(double);
+  void collect_candidates(double);
+  void build_edges(double);
+  void evaluate_network();
   double move_atoms(double);
   void finish(int);
   std::vector<double> gather_all(const std::vector<double> &) const;

@@ -1,9 +1,12 @@
 /* ----------------------------------------------------------------------
-   lmp-denoise: loading and running an exported model file
+   lmp-denoise: loading a model file and running its network layer by layer.
+   On the CPU the fused kernel (lmp_denoise/nn/kernel/denoise_kernel.h, the same source the
+   Python package compiles) reads the network's buffers; on a GPU the TorchScript methods run.
 ------------------------------------------------------------------------- */
 
 #include "denoise_model.h"
 
+#include "denoise_kernel.h"
 #include "json.h"
 
 #include <torch/cuda.h>
@@ -13,13 +16,15 @@
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
-#include <unordered_map>
 
 using namespace LAMMPS_NS;
 
 struct DenoiseModel::Impl {
   torch::jit::Module module;
   torch::Device device{torch::kCPU};
+  std::vector<torch::Tensor> buffers;    // CPU float32 copies the kernel reads
+  lmp_denoise::NetTables tables;
+  std::vector<float> work;
 };
 
 static DenoiseModelInfo parse_metadata(const std::string &text, const std::string &path)
@@ -32,6 +37,9 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
     throw std::runtime_error("'" + path + "' carries no lmp-denoise metadata; export it with lmp-denoise");
   }
   info.format_version = meta.value("format_version", -1);
+  if (info.format_version == 1)
+    throw std::runtime_error("'" + path + "' is a format 1 model file; convert it with 'lmp-denoise upgrade " +
+                             path + " -o NEW.pt'");
   if (info.format_version != DenoiseModel::FORMAT_VERSION)
     throw std::runtime_error("'" + path + "' has model format version " +
                              std::to_string(info.format_version) + ", this plugin reads version " +
@@ -43,6 +51,7 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
     info.reference_volume = meta.at("reference_volume").get<double>();
     info.species = meta.at("species").get<std::vector<std::string>>();
     info.dtype = meta.at("dtype").get<std::string>();
+    info.feature_size = meta.at("network").at("feature_size").get<int>();
   } catch (std::exception &e) {
     throw std::runtime_error("'" + path + "' metadata is incomplete (" + e.what() + "); re-export the model");
   }
@@ -54,8 +63,7 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
 DenoiseModel::DenoiseModel(const std::string &path, const std::string &device, int device_index) :
     impl_(std::make_unique<Impl>())
 {
-  if (!std::ifstream(path).good())
-    throw std::runtime_error("cannot open model file '" + path + "'");
+  if (!std::ifstream(path).good()) throw std::runtime_error("cannot open model file '" + path + "'");
   if (device == "cuda") {
     if (!torch::cuda::is_available())
       throw std::runtime_error("device cuda requested but no CUDA GPU is available to torch; use device cpu");
@@ -63,7 +71,7 @@ DenoiseModel::DenoiseModel(const std::string &path, const std::string &device, i
   }
   torch::jit::ExtraFilesMap extra{{"metadata.json", ""}};
   try {
-    impl_->module = torch::jit::load(path, impl_->device, extra);
+    impl_->module = torch::jit::load(path, torch::kCPU, extra);
   } catch (std::exception &e) {
     std::string what = e.what();
     throw std::runtime_error("'" + path + "' is not a readable lmp-denoise model file: " +
@@ -71,6 +79,38 @@ DenoiseModel::DenoiseModel(const std::string &path, const std::string &device, i
   }
   info_ = parse_metadata(extra["metadata.json"], path);
   impl_->module.eval();
+
+  // the kernel's view of the network: the buffers, checked against the metadata
+  std::vector<torch::Tensor> buffers;
+  try {
+    const auto list = impl_->module.run_method("tables").toList();
+    for (size_t i = 0; i < list.size(); ++i)
+      buffers.push_back(list.get(i).toTensor().to(torch::kFloat32).contiguous());
+  } catch (std::exception &e) {
+    throw std::runtime_error("'" + path + "' holds no tabulated network; re-export it with lmp-denoise");
+  }
+  auto &t = impl_->tables;
+  if (buffers.size() != 9 || buffers[0].dim() != 2 || buffers[1].dim() != 4 || buffers[2].dim() != 4)
+    throw std::runtime_error("'" + path + "' has network tables of unexpected shapes; re-export it");
+  t.channels = static_cast<int>(buffers[0].size(1));
+  t.species = static_cast<int>(buffers[0].size(0));
+  t.layers = static_cast<int>(buffers[1].size(0));
+  t.intervals = static_cast<int>(buffers[2].size(1));
+  t.cutoff = static_cast<float>(info_.cutoff);
+  if (4 * t.channels != info_.feature_size || t.layers != info_.num_layers ||
+      t.species != static_cast<int>(info_.species.size()) || buffers[2].size(3) != 5 * t.channels)
+    throw std::runtime_error("'" + path + "' network tables do not match its metadata; re-export it");
+  t.embedding = buffers[0].data_ptr<float>();
+  t.linear_in = buffers[1].data_ptr<float>();
+  t.spline = buffers[2].data_ptr<float>();
+  t.quadrupole = buffers[3].data_ptr<float>();
+  t.linear_out_scalar = buffers[4].data_ptr<float>();
+  t.linear_out_vector = buffers[5].data_ptr<float>();
+  t.gate_constants = buffers[6].data_ptr<float>();
+  t.residual = buffers[7].data_ptr<float>();
+  t.readout = buffers[8].data_ptr<float>();
+  impl_->buffers = std::move(buffers);
+  if (impl_->device.is_cuda()) impl_->module.to(impl_->device);
 }
 
 DenoiseModel::~DenoiseModel() = default;
@@ -95,23 +135,51 @@ void DenoiseModel::set_threads(int n)
   at::set_num_threads(n);
 }
 
-void DenoiseModel::predict(const std::vector<float> &edge_vectors,
-                           const std::vector<int64_t> &edge_index,
-                           const std::vector<int64_t> &species, std::vector<float> &out)
+static torch::Tensor view_float(const std::vector<float> &v, std::vector<int64_t> shape)
 {
-  const auto nedges = static_cast<int64_t>(edge_index.size() / 2);
-  const auto natoms = static_cast<int64_t>(species.size());
-  auto cpu_float = torch::TensorOptions().dtype(torch::kFloat32);
-  auto cpu_long = torch::TensorOptions().dtype(torch::kInt64);
-  // from_blob does not copy; .to() copies onto the device (or is a no-op on the CPU)
-  auto vectors = torch::from_blob(const_cast<float *>(edge_vectors.data()), {nedges, 3}, cpu_float)
-                     .to(impl_->device);
-  auto index = torch::from_blob(const_cast<int64_t *>(edge_index.data()), {2, nedges}, cpu_long)
-                   .to(impl_->device);
-  auto types = torch::from_blob(const_cast<int64_t *>(species.data()), {natoms}, cpu_long)
-                   .to(impl_->device);
+  return torch::from_blob(const_cast<float *>(v.data()), shape, torch::kFloat32);
+}
+
+void DenoiseModel::embed(const std::vector<int64_t> &species, std::vector<float> &h)
+{
+  const auto n = static_cast<int64_t>(species.size());
+  h.resize(static_cast<size_t>(n) * info_.feature_size);
+  lmp_denoise::embed(impl_->tables, species.data(), n, h.data());
+}
+
+void DenoiseModel::layer(int k, const std::vector<float> &h, const std::vector<float> &edge_vectors,
+                         const std::vector<int64_t> &offsets, const std::vector<int64_t> &neighbours,
+                         int64_t ncenters, std::vector<float> &out)
+{
+  const int64_t F = info_.feature_size;
+  const auto nodes = static_cast<int64_t>(h.size()) / F;
+  const auto nedges = static_cast<int64_t>(neighbours.size());
+  out.resize(static_cast<size_t>(ncenters) * F);
+  if (!impl_->device.is_cuda()) {
+    lmp_denoise::interaction(impl_->tables, k, h.data(), nodes, edge_vectors.data(), offsets.data(),
+                             neighbours.data(), ncenters, out.data(), impl_->work);
+    return;
+  }
+  // GPU: the TorchScript method on (centre, neighbour) pairs
+  std::vector<int64_t> index(2 * nedges);
+  for (int64_t i = 0; i < ncenters; ++i)
+    for (int64_t e = offsets[i]; e < offsets[i + 1]; ++e) index[e] = i;
+  std::copy(neighbours.begin(), neighbours.end(), index.begin() + nedges);
   torch::NoGradGuard no_grad;
-  auto result = impl_->module.forward({vectors, index, types}).toTensor().to(torch::kCPU).contiguous();
-  out.resize(static_cast<size_t>(natoms) * 3);
+  const auto dev = impl_->device;
+  auto result = impl_->module
+                    .run_method("layer", static_cast<int64_t>(k), view_float(h, {nodes, F}).to(dev),
+                                view_float(edge_vectors, {nedges, 3}).to(dev),
+                                torch::from_blob(index.data(), {2, nedges}, torch::kInt64).to(dev),
+                                static_cast<int64_t>(0), ncenters)
+                    .toTensor()
+                    .to(torch::kCPU)
+                    .contiguous();
   std::memcpy(out.data(), result.data_ptr<float>(), out.size() * sizeof(float));
+}
+
+void DenoiseModel::readout(const std::vector<float> &h, int64_t n, std::vector<float> &out)
+{
+  out.resize(static_cast<size_t>(n) * 3);
+  lmp_denoise::readout(impl_->tables, h.data(), n, out.data());
 }

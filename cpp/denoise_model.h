@@ -1,5 +1,5 @@
 /* -*- c++ -*- ----------------------------------------------------------
-   lmp-denoise: a TorchScript denoising model and the metadata it carries.
+   lmp-denoise: a model file (tabulated network + metadata) and its evaluation, layer by layer.
    Kept free of LAMMPS headers so that torch and LAMMPS meet only here.
 ------------------------------------------------------------------------- */
 
@@ -16,15 +16,16 @@ namespace LAMMPS_NS {
 struct DenoiseModelInfo {
   int format_version = 0;
   double cutoff = 0.0;              // graph cutoff at the reference volume (A)
-  int num_layers = 0;               // message-passing layers: receptive field = num_layers x cutoff
+  int num_layers = 0;               // message-passing layers
   double reference_volume = 0.0;    // volume per atom of the training lattices (A^3)
+  int feature_size = 0;             // floats per atom exchanged between layers
   std::vector<std::string> species;
   std::string dtype;
 };
 
 class DenoiseModel {
  public:
-  static constexpr int FORMAT_VERSION = 1;
+  static constexpr int FORMAT_VERSION = 2;
 
   // throws std::runtime_error with a message that says what to fix
   DenoiseModel(const std::string &path, const std::string &device, int device_index);
@@ -33,10 +34,15 @@ class DenoiseModel {
   const DenoiseModelInfo &info() const { return info_; }
   std::string device_name() const;
 
-  // g(r) for natoms atoms: edge_vectors (nedges x 3, center -> neighbour, already scaled),
-  // edge_index (2 x nedges: centers, then neighbours), species (natoms); out: natoms x 3
-  void predict(const std::vector<float> &edge_vectors, const std::vector<int64_t> &edge_index,
-               const std::vector<int64_t> &species, std::vector<float> &out);
+  // features (n x feature_size) of atoms with these model species
+  void embed(const std::vector<int64_t> &species, std::vector<float> &h);
+  // one interaction layer: h holds nodes x feature_size rows; the edges of centre i (< ncenters)
+  // are offsets[i] .. offsets[i+1]-1 with scaled vectors centre -> neighbour; out: ncenters rows
+  void layer(int k, const std::vector<float> &h, const std::vector<float> &edge_vectors,
+             const std::vector<int64_t> &offsets, const std::vector<int64_t> &neighbours, int64_t ncenters,
+             std::vector<float> &out);
+  // g(r) of the first n rows of h: n x 3
+  void readout(const std::vector<float> &h, int64_t n, std::vector<float> &out);
 
   static bool cuda_available();
   static int cuda_device_count();

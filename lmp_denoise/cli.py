@@ -9,8 +9,8 @@ from pathlib import Path
 
 from . import __version__
 from .evaluate import MissingExtraError
-from .modelfile import ModelFileError
 from .io import DISPLACEMENT_COLUMN, SnapshotError
+from .modelfile import ModelFileError
 from .scale import StructureError
 
 
@@ -77,6 +77,7 @@ def _parse_scale(text: str) -> str | float:
 def _denoise(args: argparse.Namespace) -> int:
     from .files import denoise_file
     from .models import load_model
+    from .parallel import share_cores, world
 
     if args.steps < 1:
         raise UserError(f"--steps must be at least 1, not {args.steps}")
@@ -86,9 +87,12 @@ def _denoise(args: argparse.Namespace) -> int:
     inputs = [Path(p) for p in args.inputs]
     outputs = _output_names(inputs, args.output)
     model = load_model(args.model)
+    comm = world()
+    share_cores(comm)
     for source, target in zip(inputs, outputs, strict=True):
-        frames = denoise_file(source, target, model, args.steps, args.tol, scale, types, not args.quiet)
-        print(f"{source} -> {target}: {frames} frame(s)")
+        frames = denoise_file(source, target, model, args.steps, args.tol, scale, types, not args.quiet, comm)
+        if comm is None or comm.rank == 0:
+            print(f"{source} -> {target}: {frames} frame(s)" + (f" on {comm.size} MPI ranks" if comm else ""))
     return 0
 
 
@@ -113,6 +117,14 @@ def _models(args: argparse.Namespace) -> int:
             f" at {meta['reference_volume']:.3f} A^3/atom\n  trained: {training.get('steps')} steps,"
             f" final loss {training.get('final_loss', float('nan')):.3e}\n  command: {meta.get('command', '')}"
         )
+    return 0
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from .modelfile import FORMAT_VERSION, upgrade
+
+    path = upgrade(args.input, args.output)
+    print(f"{args.input} -> {path}: model file format {FORMAT_VERSION}")
     return 0
 
 
@@ -203,6 +215,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--rmsd-cutoff", type=float, default=0.1, help="PTM RMSD cutoff, 0 = none (default: %(default)s)")
     ev.set_defaults(run=_evaluate)
 
+    upg = sub.add_parser(
+        "upgrade",
+        help="rewrite a model file in the current format",
+        description="Read a model file of any supported format (e.g. format 1, the e3nn network itself) and write "
+        "it in the current format: the same trained weights, metadata and training commands, with the tabulated "
+        "network that the LAMMPS compute and the fused kernel evaluate.",
+    )
+    upg.add_argument("input", metavar="INPUT", help="model file to read")
+    upg.add_argument("-o", "--output", required=True, help="model file to write (may be INPUT)")
+    upg.set_defaults(run=_upgrade)
+
     models = sub.add_parser("models", help="list shipped models and their metadata")
     models.set_defaults(run=_models)
     return parser
@@ -213,5 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (UserError, ModelFileError, SnapshotError, StructureError, MissingExtraError) as err:
-        print(f"lmp-denoise: error: {err}", file=sys.stderr)
+        from .parallel import world
+
+        comm = world()
+        if comm is None or comm.rank == 0:
+            print(f"lmp-denoise: error: {err}", file=sys.stderr)
         return 2

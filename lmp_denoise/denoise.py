@@ -18,7 +18,6 @@ from .neighbors import build_graph
 from .nn.inference import Evaluator
 from .scale import StructureError, check_positions, close_packed_distance, volume_per_atom
 
-
 SKIN = 0.25  # neighbour candidates reach (1 + SKIN) x cutoff; rebuilt once an atom moved half the difference
 
 

@@ -1,14 +1,16 @@
-"""Denoising whole snapshot files, frame by frame, into the same format."""
+"""Denoising whole snapshot files, frame by frame, into the same format (MPI ranks share frames)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 from tqdm import tqdm
 
 from .denoise import denoise
-from .modelfile import LoadedModel
 from .io import atomic_output, detect_format, read_dump, read_extxyz, write_extxyz
+from .modelfile import LoadedModel
 from .scale import StructureError
 
 
@@ -21,26 +23,88 @@ def denoise_file(
     scale: str | float = "auto",
     types: dict[int, int] | None = None,
     progress: bool = True,
+    comm=None,
 ) -> int:
-    """Denoise every frame of ``source`` into ``target``; returns the number of frames."""
+    """Denoise every frame of ``source`` into ``target``; returns the number of frames.
+
+    With an MPI communicator, rank r denoises frames r, r + size, ... into a private part file and
+    rank 0 joins the parts in frame order: the output is the one a single process writes.
+    """
     source, target = Path(source), Path(target)
     if source.resolve() == target.resolve():
         raise StructureError(f"{target}: the output would overwrite the input; choose another name")
+    rank, size = (comm.rank, comm.size) if comm is not None else (0, 1)
     kind = detect_format(source)
-    frames = 0
-    with atomic_output(target) as handle:
-        reader = read_dump(source) if kind == "lammps-dump" else read_extxyz(source)
-        for frame in tqdm(reader, desc=source.name, unit="frame", disable=None if progress else True):
-            atoms = frame.to_atoms() if kind == "lammps-dump" else frame
-            try:
-                result = denoise(atoms, model, steps=steps, tol=tol, scale=scale, types=types)
-            except StructureError as err:
-                raise StructureError(f"{source}, frame {frames + 1}: {err}") from None
-            if kind == "lammps-dump":
-                frame.with_positions(result.atoms.positions, result.displacement).write(handle)
-            else:
-                write_extxyz(handle, result.atoms, result.displacement)
-            frames += 1
+    part = target.parent / f".{target.name}.rank{rank}.part"
+    pieces: list[tuple[int, int, int]] = []  # (frame, offset, length) in this rank's part file
+    frames, error = 0, None
+    try:
+        with open(part, "w") if size > 1 else atomic_output(target) as handle:
+            reader = read_dump(source) if kind == "lammps-dump" else read_extxyz(source)
+            bar = tqdm(reader, desc=source.name, unit="frame", disable=None if progress and rank == 0 else True)
+            for number, frame in enumerate(bar):
+                frames += 1
+                if number % size != rank:
+                    continue
+                start = handle.tell() if size > 1 else 0
+                _denoise_frame(frame, kind, handle, model, steps, tol, scale, types, f"{source}, frame {number + 1}")
+                if size > 1:
+                    pieces.append((number, start, handle.tell() - start))
+    except (StructureError, ValueError) as err:
+        error = str(err)
+        if size == 1:
+            raise
+    if size > 1:
+        _join_parts(comm, target, part, pieces, error)
     if frames == 0:
         raise StructureError(f"{source}: holds no frames")
     return frames
+
+
+def _denoise_frame(frame, kind, handle, model, steps, tol, scale, types, where: str) -> None:
+    atoms = frame.to_atoms() if kind == "lammps-dump" else frame
+    try:
+        result = denoise(atoms, model, steps=steps, tol=tol, scale=scale, types=types)
+    except StructureError as err:
+        raise StructureError(f"{where}: {err}") from None
+    if kind == "lammps-dump":
+        frame.with_positions(result.atoms.positions, result.displacement).write(handle)
+    else:
+        write_extxyz(handle, result.atoms, result.displacement)
+
+
+def _join_parts(comm, target: Path, part: Path, pieces: list, error: str | None) -> None:
+    """Rank 0 writes the frames of every rank's part file in frame order; all ranks share errors."""
+    errors = [e for e in comm.allgather(error) if e]
+    everything = comm.gather((str(part), pieces), root=0)
+    try:
+        if not errors and comm.rank == 0:
+            order = sorted((frame, path, offset, length) for path, rows in everything for frame, offset, length in rows)
+            sources = {path: open(path, "rb") for path, _ in everything}
+            try:
+                with atomic_output(target, "wb") as out:
+                    for _, path, offset, length in order:
+                        sources[path].seek(offset)
+                        shutil.copyfileobj(_Limited(sources[path], length), out)
+            finally:
+                for handle in sources.values():
+                    handle.close()
+        comm.Barrier()
+    finally:
+        if part.exists():
+            os.remove(part)
+    if errors:
+        raise StructureError(errors[0])
+
+
+class _Limited:
+    """Read at most ``length`` bytes of a file object."""
+
+    def __init__(self, handle, length: int) -> None:
+        self.handle, self.left = handle, length
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        data = self.handle.read(size)
+        self.left -= len(data)
+        return data

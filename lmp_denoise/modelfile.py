@@ -16,12 +16,16 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from .io import default_file_mode
-from .nn.network import DenoiserNet, ModelConfig
-from .nn.tabulated import DEFAULT_INTERVALS, tabulate
+
+if TYPE_CHECKING:
+    from .nn.network import DenoiserNet
+
+DEFAULT_INTERVALS = 512  # spline intervals per radial function
 
 FORMAT_VERSION = 2
 METADATA_NAME = "metadata.json"
@@ -62,6 +66,8 @@ class LoadedModel:
 
     def network(self) -> DenoiserNet:
         """The exact trained e3nn network (for re-tabulation and reference checks)."""
+        from .nn.network import DenoiserNet, ModelConfig
+
         if self.network_state is None:
             raise ModelFileError(f"'{self.path}' carries no trained weights; re-export it with lmp-denoise")
         net = DenoiserNet(ModelConfig(**self.metadata["config"]))
@@ -74,6 +80,8 @@ def save(net: DenoiserNet, metadata: dict, path: str | Path, intervals: int = DE
     missing = [k for k in REQUIRED_KEYS if k != "format_version" and k not in metadata]
     if missing:
         raise ValueError(f"model metadata lacks {missing}")
+    from .nn.tabulate import tabulate
+
     path = Path(path)
     net = net.eval().cpu()
     tabulated = tabulate(net, intervals)
@@ -126,6 +134,8 @@ def load(path: str | Path, device: str = "cpu") -> LoadedModel:
     if missing:
         raise ModelFileError(f"'{path}' metadata lacks {missing}; re-export the model")
     if version == 1:  # the file holds the e3nn network itself: tabulate it in memory
+        from .nn.tabulate import tabulate
+
         state = {k: v.cpu() for k, v in module.state_dict().items()}
         exact = LoadedModel(module, metadata, path, state).network()
         return LoadedModel(torch.jit.script(tabulate(exact)).to(device), metadata, path, state)

@@ -29,6 +29,28 @@ def edges(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float) -> tuple[
 
 
 @dataclass
+class Pairs:
+    """Each pair within a cutoff once, 24 bytes a pair: arrays owned by vesin's list (not copied)."""
+
+    i: np.ndarray
+    j: np.ndarray
+    distance: np.ndarray
+    owner: NeighborList
+
+
+def pair_distances(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float) -> Pairs:
+    search = NeighborList(cutoff=cutoff, full_list=False)
+    i, j, d = search.compute(
+        np.ascontiguousarray(positions, dtype=np.float64),
+        np.asarray(cell, dtype=np.float64),
+        np.asarray(pbc, dtype=bool),
+        quantities="ijd",
+        copy=False,
+    )
+    return Pairs(i, j, d, search)
+
+
+@dataclass
 class Graph:
     """Candidate edges within ``reach`` of the positions at build time, grouped by centre (CSR).
 
@@ -59,11 +81,21 @@ class Graph:
 
 
 def build_graph(positions: np.ndarray, cell: np.ndarray, pbc, reach: float) -> Graph:
-    i, j, shifts = _search(positions, cell, pbc, reach, "ijS")
+    search = NeighborList(cutoff=reach, full_list=True)
+    i, j, shifts = search.compute(  # views of vesin's buffers: no copy, freed with ``search``
+        np.ascontiguousarray(positions, dtype=np.float64),
+        np.asarray(cell, dtype=np.float64),
+        np.asarray(pbc, dtype=bool),
+        quantities="ijS",
+        copy=False,
+    )
     if len(shifts) and np.abs(shifts).max() > 127:
         raise ValueError(f"the cell is too small for a neighbour reach of {reach:.3g}: it spans over 127 periodic images")
     order = np.argsort(i, kind="stable")
-    counts = np.bincount(i.astype(np.int64), minlength=len(positions))
     offsets = np.zeros(len(positions) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return Graph(offsets, j[order].astype(np.int64), shifts[order].astype(np.int8), positions.copy(), reach)
+    np.cumsum(np.bincount(i, minlength=len(positions)), out=offsets[1:])
+    neighbours = j[order].astype(np.int64)
+    compact = np.empty((len(order), 3), dtype=np.int8)
+    for k in range(3):
+        compact[:, k] = shifts[order, k]
+    return Graph(offsets, neighbours, compact, positions.copy(), reach)

@@ -13,11 +13,12 @@ import math
 
 import numpy as np
 
-from .neighbors import edges
+from .neighbors import pair_distances
 
 SPHERE_RADIUS = 1.8  # in units of the median nearest-neighbour distance
 SMOOTHING = 0.8
 OVERLAP_FRACTION = 0.3  # pairs closer than this x median nn distance are overlapping atoms
+PAIR_CHUNK = 1 << 20
 
 
 class StructureError(ValueError):
@@ -63,9 +64,10 @@ def check_positions(positions: np.ndarray) -> None:
 
 def nearest_neighbour_distances(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
     """Distance from each atom to its nearest neighbour (inf where none is close)."""
-    index, vectors = edges(positions, cell, pbc, first_search_radius(positions, cell))
+    pairs = pair_distances(positions, cell, pbc, first_search_radius(positions, cell))
     nearest = np.full(len(positions), np.inf)
-    np.minimum.at(nearest, index[0], np.linalg.norm(vectors, axis=1))
+    np.minimum.at(nearest, pairs.i, pairs.distance)
+    np.minimum.at(nearest, pairs.j, pairs.distance)
     return nearest
 
 
@@ -84,9 +86,13 @@ def volume_per_atom(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray) ->
             "remove duplicate atoms from the input"
         )
     radius, width = SPHERE_RADIUS * d, SMOOTHING * d
-    index, vectors = edges(positions, cell, pbc, radius + width)
-    weights = window(np.linalg.norm(vectors, axis=1), radius, width)
-    count = 1.0 + np.bincount(index[0], weights, minlength=len(positions))
+    pairs = pair_distances(positions, cell, pbc, radius + width)
+    count = np.ones(len(positions))
+    for start in range(0, len(pairs.distance), PAIR_CHUNK):  # bounded temporaries, whatever the size
+        part = slice(start, start + PAIR_CHUNK)
+        weights = window(pairs.distance[part], radius, width)
+        count += np.bincount(pairs.i[part], weights, minlength=len(positions))
+        count += np.bincount(pairs.j[part], weights, minlength=len(positions))
     return float(window_volume(radius, width) / np.median(count))
 
 

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .modelfile import save
 from .lattices import REFERENCE_VOLUME, TWO_SPECIES
+from .modelfile import save
 from .nn.network import DenoiserNet, ModelConfig
 from .noise import NoisyLattices
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import subprocess
 
@@ -14,9 +15,9 @@ from ase.io import read, write
 from conftest import BIN, run_lammps
 
 from lmp_denoise.denoise import denoise
-from lmp_denoise.modelfile import METADATA_NAME
 from lmp_denoise.io import DISPLACEMENT_COLUMN, read_dump
 from lmp_denoise.lattices import supercell
+from lmp_denoise.modelfile import METADATA_NAME
 from lmp_denoise.models import resolve
 
 HOT_DUMP = """
@@ -153,3 +154,46 @@ def test_overlapping_atoms_and_nan_positions(tmp_path):
     broken.positions[3, 0] = np.nan
     write(tmp_path / "nan.xyz", broken, format="extxyz")
     assert "NaN" in one_line_error("denoise", str(tmp_path / "nan.xyz"), "-o", str(tmp_path / "o.xyz"))
+
+
+def mpirun_cli(ranks: int, *args: str) -> subprocess.CompletedProcess:
+    command = [str(BIN / "mpirun"), "-np", str(ranks), str(BIN / "lmp-denoise"), *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+
+
+def test_mpi_ranks_share_frames_and_write_what_one_process_writes(hot_dump, tmp_path):
+    frames = [f for f in read_dump(hot_dump)] * 3  # 6 frames: each rank gets several, out of order
+    source = tmp_path / "six.dump"
+    with open(source, "w") as handle:
+        for frame in frames:
+            frame.write(handle)
+    cli("denoise", str(source), "-o", str(tmp_path / "one.dump"), "--steps", "3", "-q")
+    result = mpirun_cli(2, "denoise", str(source), "-o", str(tmp_path / "two.dump"), "--steps", "3", "-q")
+    assert result.returncode == 0, result.stderr
+    assert "6 frame(s) on 2 MPI ranks" in result.stdout and result.stdout.count("frame(s)") == 1
+    assert (tmp_path / "one.dump").read_bytes() == (tmp_path / "two.dump").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.dump", "six.dump", "two.dump"]
+
+
+def test_mpi_error_on_one_rank_stops_every_rank_with_one_line(hot_dump, tmp_path):
+    first, second = list(read_dump(hot_dump))
+    second.tokens[5, second.columns.index("xs")] = "nan"
+    source = tmp_path / "bad.dump"
+    with open(source, "w") as handle:
+        first.write(handle)
+        second.write(handle)  # frame 2 goes to rank 1
+    result = mpirun_cli(2, "denoise", str(source), "-o", str(tmp_path / "out.dump"), "-q")
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "frame 2" in lines[0] and "NaN" in lines[0], result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.dump"]
+
+
+def test_torchscript_fallback_gives_the_fused_kernels_positions(hot_dump, tmp_path):
+    cli("denoise", str(hot_dump), "-o", str(tmp_path / "fused.dump"), "--steps", "4", "-q")
+    env = {**os.environ, "LMP_DENOISE_KERNEL": "0"}
+    command = [str(BIN / "lmp-denoise"), "denoise", str(hot_dump), "-o", str(tmp_path / "plain.dump"), "--steps", "4", "-q"]
+    subprocess.run(command, check=True, capture_output=True, env=env, timeout=600)
+    for a, b in zip(read_dump(tmp_path / "fused.dump"), read_dump(tmp_path / "plain.dump"), strict=True):
+        assert np.abs(a.to_atoms().positions - b.to_atoms().positions).max() < 1e-5

@@ -6,10 +6,10 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from lmp_denoise.modelfile import load, save
 from lmp_denoise.lattices import REFERENCE_VOLUME, supercell
-from lmp_denoise.nn.network import DenoiserNet, ModelConfig
+from lmp_denoise.modelfile import FORMAT_VERSION, load, save
 from lmp_denoise.neighbors import edges
+from lmp_denoise.nn.network import DenoiserNet, ModelConfig
 
 
 def predict(loaded, positions, cell, pbc=(True, True, True), species=None):
@@ -68,7 +68,7 @@ def test_exported_file_reproduces_python_model(tmp_path):
         got = loaded.module(*args)
     assert expected.abs().mean() > 1e-4
     assert torch.allclose(got, expected, atol=1e-6)
-    assert loaded.metadata["format_version"] == 1 and loaded.species == ["A", "B"]
+    assert loaded.metadata["format_version"] == FORMAT_VERSION and loaded.species == ["A", "B"]
 
 
 def test_shipped_model_carries_its_training_command(model):

@@ -8,7 +8,7 @@ import pytest
 import torch
 from conftest import run_lammps
 
-from lmp_denoise.modelfile import METADATA_NAME
+from lmp_denoise.modelfile import FORMAT_VERSION, METADATA_NAME
 from lmp_denoise.models import resolve
 from lmp_denoise.plugin import preload_mpi
 
@@ -79,13 +79,22 @@ def test_corrupt_model_file(lmp, tmp_path):
 
 def test_model_of_another_format_version(lmp, tmp_path):
     path = model_file_with(tmp_path, format_version=99)
-    assert "format version 99, this plugin reads version 1" in failure(lmp, f"compute dn all denoise {path} 8")
+    assert f"format version 99, this plugin reads version {FORMAT_VERSION}" in failure(lmp, f"compute dn all denoise {path} 8")
 
 
-def test_two_species_model_needs_types(lmp, tmp_path):
+def test_format_1_model_names_the_upgrade_command(lmp, tmp_path):
+    path = model_file_with(tmp_path, format_version=1)
+    assert f"convert it with 'lmp-denoise upgrade {path} -o NEW.pt'" in failure(lmp, f"compute dn all denoise {path} 8")
+
+
+def test_metadata_that_contradicts_the_network(lmp, tmp_path):
     path = model_file_with(tmp_path, species=["Na", "Cl"])
-    message = failure(lmp, f"compute dn all denoise {path} 8")
-    assert "knows 2 species (Na Cl); map the 2 atom types" in message
+    assert "network tables do not match its metadata" in failure(lmp, f"compute dn all denoise {path} 8")
+
+
+def test_two_species_model_needs_types(lmp):
+    message = failure(lmp, "compute dn all denoise dc3-six 8")
+    assert "knows 2 species (A B); map the 2 atom types" in message
 
 
 def test_ghost_shell_that_cannot_be_raised(lmp):

@@ -16,9 +16,28 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 namespace lmp_denoise {
+
+// fn(lo, hi) over [begin, end) on torch's thread count, with plain threads: at::parallel_for's
+// OpenMP pragmas are compiled into the caller, and a caller built without OpenMP runs them serially
+template <typename Body> void parallel_range(int64_t begin, int64_t end, int64_t grain, const Body &fn)
+{
+  const int64_t n = end - begin;
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), n / std::max<int64_t>(1, grain)));
+  if (chunks == 1) {
+    fn(begin, end);
+    return;
+  }
+  std::vector<std::thread> workers;
+  const int64_t step = (n + chunks - 1) / chunks;
+  for (int64_t c = 1; c < chunks; ++c)
+    workers.emplace_back([&, c] { fn(begin + std::min(n, c * step), begin + std::min(n, (c + 1) * step)); });
+  fn(begin, begin + std::min(n, step));
+  for (auto &w : workers) w.join();
+}
 
 // the buffers of a TabulatedNet, float32, contiguous, shapes as in tabulated.py
 struct NetTables {
@@ -38,7 +57,7 @@ struct NetTables {
 inline void embed(const NetTables &t, const int64_t *species, int64_t n, float *h)
 {
   const int C = t.channels;
-  at::parallel_for(0, n, 4096, [&](int64_t begin, int64_t end) {
+  parallel_range(0, n, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       float *row = h + i * 4 * C;
       std::fill(row, row + 4 * C, 0.0f);
@@ -58,7 +77,7 @@ inline void interaction(const NetTables &t, int layer, const float *h, int64_t n
   const float *lin_v = lin_s + C * C;
   work.resize(static_cast<size_t>(nodes) * F);
   float *x = work.data();
-  at::parallel_for(0, nodes, 1024, [&](int64_t begin, int64_t end) {
+  parallel_range(0, nodes, 1024, [&](int64_t begin, int64_t end) {
     for (int64_t n = begin; n < end; ++n) {
       const float *in = h + n * F;
       float *out = x + n * F;
@@ -84,7 +103,7 @@ inline void interaction(const NetTables &t, int layer, const float *h, int64_t n
   const float c_silu = t.gate_constants[0], c_sigmoid = t.gate_constants[1];
   const float *Q = t.quadrupole;
 
-  at::parallel_for(0, ncenters, 256, [&](int64_t begin, int64_t end) {
+  parallel_range(0, ncenters, 256, [&](int64_t begin, int64_t end) {
     std::vector<float> buffer(P + 2 * C + 9 * C + 2 * C + 3 * C);
     float *w = buffer.data();
     float *acc_s = w + P;             // 2C: paths 0e x 0e, 1o x 1o -> 0e

@@ -83,7 +83,7 @@ torch::Tensor edge_vectors(const torch::Tensor &positions, const torch::Tensor &
   const int8_t *ps = sh.data_ptr<int8_t>();
   auto out = torch::empty({nb.size(0), 3}, torch::kFloat32);
   float *v = out.data_ptr<float>();
-  at::parallel_for(0, off.size(0) - 1, 2048, [&](int64_t begin, int64_t end) {
+  lmp_denoise::parallel_range(0, off.size(0) - 1, 2048, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
       for (int64_t e = po[i]; e < po[i + 1]; ++e) {
         const int64_t j = pn[e];
