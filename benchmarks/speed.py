@@ -9,7 +9,7 @@ Prints, each figure measured in this run (ratios are stable between runs, absolu
   4. `lmp-denoise denoise` as a whole process on a 256k-atom noisy fcc frame against OVITO's PTM
      on that frame, and peak memory per atom above a 4k-atom run;
   5. `mpirun -np 2 lmp-denoise denoise` on a 20-frame trajectory against one process.
-With --scaling, also times per iteration from 10^3 to 10^6 atoms (docs/figures/scaling.png).
+With --scaling, instead: time per iteration from 10^3 to 10^6 atoms (docs/figures/scaling.png).
 
     python benchmarks/speed.py [--threads 2] [--quick] [--scaling]
 """
@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lmp_denoise.denoise import denoise
 from lmp_denoise.lattices import supercell
 from lmp_denoise.models import load_model
 from lmp_denoise.neighbors import build_graph, edges
@@ -53,6 +54,22 @@ compute dn all denoise fcc-bcc-hcp 8
 thermo_style custom step temp
 thermo 1000
 run 100
+"""
+
+# the scaling curve: a noisy lattice without forces (no MD needed to time the compute)
+NOISY_LATTICE = """
+units metal
+lattice fcc 3.615
+region box block 0 {n} 0 {n} 0 {n}
+create_box 1 box
+create_atoms 1 box
+mass 1 63.546
+displace_atoms all random 0.25 0.25 0.25 77 units box
+pair_style zero 5.0
+pair_coeff * *
+compute dn all denoise fcc-bcc-hcp 8
+thermo_style custom step temp
+run 0
 """
 
 # run inside LAMMPS's Python module (under mpirun for several ranks): wall times of MD steps and
@@ -122,9 +139,11 @@ def lammps_env(threads: int) -> dict:
     return {**os.environ, "OMP_NUM_THREADS": str(threads), "LAMMPS_POTENTIALS": str(potential_dir())}
 
 
-def lammps_timings(n: int, ranks: int, threads: int, md_steps: int, omp: bool = False) -> dict[str, float]:
+def lammps_timings(
+    n: int, ranks: int, threads: int, md_steps: int, omp: bool = False, setup: str = LAMMPS_SETUP
+) -> dict[str, float]:
     """Wall times in one LAMMPS instance: md_steps of MD, one compute evaluation (8 iterations)."""
-    command = [sys.executable, "-c", DRIVER, LAMMPS_SETUP.format(n=n), str(md_steps)]
+    command = [sys.executable, "-c", DRIVER, setup.format(n=n), str(md_steps)]
     if omp:
         command += ["-sf", "omp", "-pk", "omp", str(threads)]
     if ranks > 1:
@@ -205,11 +224,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="smaller systems (8k atoms in LAMMPS, 64k in Python)")
-    parser.add_argument("--scaling", action="store_true", help="also time 10^3-10^6 atoms and plot docs/figures/scaling.png")
+    parser.add_argument("--scaling", action="store_true", help="instead: time 10^3-10^6 atoms, plot docs/figures/scaling.png")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     model = load_model("fcc-bcc-hcp")
+    if args.scaling:
+        scaling(model, args.threads)
+        return
     n_lmp = 13 if args.quick else 20  # 4 n^3 atoms: 8,788 or 32,000
     large = 64000 if args.quick else 256000
     print(f"torch {torch.__version__}, {args.threads} threads, model fcc-bcc-hcp, {os.cpu_count()} cores")
@@ -268,9 +290,6 @@ def main() -> None:
             f"outputs identical: {par['identical']}"
         )
 
-    if args.scaling:
-        scaling(model, args.threads)
-
 
 def scaling(model, threads: int) -> None:
     """Seconds per iteration against atoms: Python (fused kernel) and LAMMPS (1 and 2 ranks)."""
@@ -280,34 +299,42 @@ def scaling(model, threads: int) -> None:
     import matplotlib.pyplot as plt
 
     print("\nscaling: seconds per iteration")
-    sizes = [1000, 4000, 32000, 256000, 1000000]
-    py = []
-    for natoms in sizes:
+    denoise(noisy_fcc(500), model, steps=1)  # the kernel is compiled on first use: not timed
+    py, before = [], []
+    for natoms in (1000, 4000, 32000, 256000, 1024000):
         atoms = noisy_fcc(natoms)
-        graph = build_graph(atoms.positions, atoms.cell.array, atoms.pbc, model.cutoff * 1.25)
-        species = torch.zeros(len(atoms), dtype=torch.long)
-        evaluator = Evaluator(model)
-
-        def call(a=atoms, g=graph, s=species, e=evaluator):
-            return e.predict(a.positions, a.cell.array, g, s, 1.0)
-
-        py.append((len(atoms), best_time(call, repeat=2)))
-        print(f"   python {py[-1][0]:>8} atoms {py[-1][1]:.4f} s")
+        start = time.perf_counter()
+        denoise(atoms, model, steps=8)  # whole denoise(): scale, neighbour graphs, 8 network calls
+        py.append((len(atoms), (time.perf_counter() - start) / 8))
+        print(f"   python denoise() {py[-1][0]:>8} atoms {py[-1][1]:.4f} s")
+        if natoms <= 256000:  # the e3nn network of the first release, one call with edges given
+            index, vectors = edges(atoms.positions, atoms.cell.array, atoms.pbc, model.cutoff)
+            args = (torch.from_numpy(vectors).float(), torch.from_numpy(index), torch.zeros(len(atoms), dtype=torch.long))
+            exact = model.network()
+            with torch.no_grad():
+                before.append((len(atoms), best_time(lambda a=args, e=exact: e(*a), repeat=1)))
+            print(f"   e3nn network call {before[-1][0]:>8} atoms {before[-1][1]:.4f} s")
     lmp = {1: [], 2: []}
-    for n in (6, 10, 20, 40, 63):
+    for n in (6, 10, 20, 40, 64):
         for ranks in (1, 2):
-            t = lammps_timings(n, ranks, max(1, threads // ranks), 0)
+            t = lammps_timings(n, ranks, max(1, threads // ranks), 0, setup=NOISY_LATTICE)
             lmp[ranks].append((t["atoms"], t["denoise"] / 8))
             print(f"   LAMMPS {ranks} rank(s) {t['atoms']:>8} atoms {t['denoise'] / 8:.4f} s")
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    for label, rows in (("Python, fused kernel", py), ("LAMMPS compute, 1 rank", lmp[1]), ("LAMMPS compute, 2 ranks", lmp[2])):
+    curves = (
+        ("Python denoise(), fused kernel", py, "o-"),
+        ("LAMMPS compute, 1 rank", lmp[1], "s-"),
+        ("LAMMPS compute, 2 ranks", lmp[2], "^-"),
+        ("e3nn network alone (first release)", before, "x--"),
+    )
+    for label, rows, style in curves:
         x, y = zip(*rows, strict=True)
-        ax.loglog(x, y, "o-", label=label)
+        ax.loglog(x, y, style, label=label)
     ax.set_xlabel("atoms")
     ax.set_ylabel("seconds per denoising iteration")
     ax.set_title(f"lmp-denoise on {os.cpu_count()} CPU cores ({threads} threads in all)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(loc="lower right", fontsize=8)
     FIGURES.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(FIGURES / "scaling.png", dpi=130)

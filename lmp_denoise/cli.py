@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .compression import CompressedFileError
 from .evaluate import MissingExtraError
 from .io import DISPLACEMENT_COLUMN, SnapshotError
 from .modelfile import ModelFileError
@@ -93,6 +94,46 @@ def _denoise(args: argparse.Namespace) -> int:
         frames = denoise_file(source, target, model, args.steps, args.tol, scale, types, not args.quiet, comm)
         if comm is None or comm.rank == 0:
             print(f"{source} -> {target}: {frames} frame(s)" + (f" on {comm.size} MPI ranks" if comm else ""))
+    return 0
+
+
+def _compress(args: argparse.Namespace) -> int:
+    from .files import compress_files
+    from .models import load_model
+
+    if args.steps < 1:
+        raise UserError(f"--steps must be at least 1, not {args.steps}")
+    if not args.bound > 0:
+        raise UserError(f"--bound must be a positive distance in A, not {args.bound}")
+    scale, types = _parse_scale(args.scale), _parse_types(args.types)
+    model = load_model(args.model)
+    inputs = [Path(p) for p in args.inputs]
+    frames = compress_files(inputs, Path(args.output), model, args.bound, args.steps, args.tol, scale, types, not args.quiet)
+    size = Path(args.output).stat().st_size
+    print(f"{len(inputs)} input(s) -> {args.output}: {frames} frame(s), {size:,} bytes, bound {args.bound} A")
+    return 0
+
+
+def _decompress(args: argparse.Namespace) -> int:
+    from .compression import is_compressed
+    from .files import decompress_file
+
+    source = Path(args.input)
+    if not source.is_file():
+        raise UserError(f"{source}: no such file")
+    if not is_compressed(source):
+        raise UserError(
+            f"{source}: not an lmp-denoise compressed trajectory (written by 'lmp-denoise compress' or fix denoise/write)"
+        )
+    kind = args.format or ("extxyz" if Path(args.output).suffix in (".xyz", ".extxyz") else "dump")
+    try:
+        frames, damage = decompress_file(source, Path(args.output), kind, args.salvage)
+    except CompressedFileError as err:
+        hint = "; --salvage writes them" if "intact" in str(err) else ""
+        raise UserError(f"{err}{hint}") from None
+    if damage:
+        print(f"lmp-denoise: warning: {damage}; wrote them", file=sys.stderr)
+    print(f"{source} -> {args.output}: {frames} frame(s), {kind}")
     return 0
 
 
@@ -215,6 +256,39 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--rmsd-cutoff", type=float, default=0.1, help="PTM RMSD cutoff, 0 = none (default: %(default)s)")
     ev.set_defaults(run=_evaluate)
 
+    comp = sub.add_parser(
+        "compress",
+        help="denoise dumps and write one compressed trajectory",
+        description="Denoise every frame of the inputs (in order) and write their denoised positions into one "
+        "compressed trajectory: positions within --bound of the denoised ones, predicted from the previous frame, "
+        "xz-coded, with a per-atom disorder level (|displacement| < 0.5 / 1 / 2 / >= 2 A). The format is the one "
+        "LAMMPS's fix denoise/write writes; read it back with 'lmp-denoise decompress' or lmp_denoise.compression.read.",
+    )
+    comp.add_argument("inputs", nargs="+", metavar="INPUT", help="LAMMPS text dump (optionally .gz) or extxyz file")
+    comp.add_argument("-o", "--output", required=True, help="compressed trajectory to write (any name)")
+    comp.add_argument("--model", default="fcc-bcc-hcp", help="shipped model name or model file (default: %(default)s)")
+    comp.add_argument("--steps", type=int, default=8, help="largest number of iterations K (default: %(default)s)")
+    comp.add_argument("--tol", type=float, default=0.0, help="stop once the largest move is below T, A (default: %(default)s)")
+    comp.add_argument("--bound", type=float, default=0.02, help="largest error of a stored coordinate, A (default: %(default)s)")
+    comp.add_argument("--scale", default="auto", help="'auto' or the nearest-neighbour distance D in A (default: %(default)s)")
+    comp.add_argument("--types", help="TYPE:SPECIES,... map of LAMMPS types to model species (two-species models)")
+    comp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    comp.set_defaults(run=_compress)
+
+    dec = sub.add_parser(
+        "decompress",
+        help="write a compressed trajectory as a LAMMPS dump or extended XYZ",
+        description="Read a compressed trajectory (recognised by its content, whatever its name) and write every "
+        "frame: id type x y z disorder. A file cut off by a killed run is an error; --salvage writes its intact frames.",
+    )
+    dec.add_argument("input", metavar="INPUT", help="compressed trajectory")
+    dec.add_argument("-o", "--output", required=True, help="file to write")
+    dec.add_argument(
+        "--format", choices=("dump", "extxyz"), help="output format (default: extxyz for names ending .xyz/.extxyz, else dump)"
+    )
+    dec.add_argument("--salvage", action="store_true", help="write the intact frames of a damaged file")
+    dec.set_defaults(run=_decompress)
+
     upg = sub.add_parser(
         "upgrade",
         help="rewrite a model file in the current format",
@@ -235,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (UserError, ModelFileError, SnapshotError, StructureError, MissingExtraError) as err:
+    except (UserError, ModelFileError, SnapshotError, StructureError, MissingExtraError, CompressedFileError) as err:
         from .parallel import world
 
         comm = world()

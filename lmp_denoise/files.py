@@ -6,10 +6,11 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from .denoise import denoise
-from .io import atomic_output, detect_format, read_dump, read_extxyz, write_extxyz
+from .io import atomic_output, detect_format, read_dump, read_extxyz, write_dump_frame, write_extxyz
 from .modelfile import LoadedModel
 from .scale import StructureError
 
@@ -40,7 +41,8 @@ def denoise_file(
     frames, error = 0, None
     try:
         with open(part, "w") if size > 1 else atomic_output(target) as handle:
-            reader = read_dump(source) if kind == "lammps-dump" else read_extxyz(source)
+            mine = None if size == 1 else (lambda index: index % size == rank)
+            reader = read_dump(source, mine) if kind == "lammps-dump" else read_extxyz(source)
             bar = tqdm(reader, desc=source.name, unit="frame", disable=None if progress and rank == 0 else True)
             for number, frame in enumerate(bar):
                 frames += 1
@@ -108,3 +110,67 @@ class _Limited:
         data = self.handle.read(size)
         self.left -= len(data)
         return data
+
+
+def compress_files(
+    sources: list[Path],
+    target: Path,
+    model: LoadedModel,
+    bound: float,
+    steps: int = 8,
+    tol: float = 0.0,
+    scale: str | float = "auto",
+    types: dict[int, int] | None = None,
+    progress: bool = True,
+) -> int:
+    """Denoise every frame of ``sources`` (in order) into one compressed trajectory; returns frames."""
+    from .compression import Encoder, file_header
+    from .io import read_frames
+
+    for source in sources:
+        if source.resolve() == target.resolve():
+            raise StructureError(f"{target}: the output would overwrite an input; choose another name")
+    encoder = Encoder(bound)
+    frames = 0
+    with atomic_output(target, "wb") as handle:
+        handle.write(file_header())
+        for source in sources:
+            for number, atoms in enumerate(
+                tqdm(read_frames(source), desc=source.name, unit="frame", disable=None if progress else True)
+            ):
+                try:
+                    result = denoise(atoms, model, steps=steps, tol=tol, scale=scale, types=types)
+                except StructureError as err:
+                    raise StructureError(f"{source}, frame {number + 1}: {err}") from None
+                ids = atoms.arrays.get("id", np.arange(1, len(atoms) + 1))
+                origin = atoms.info.get("origin", np.zeros(3))
+                record = encoder.encode(
+                    atoms.info.get("timestep", frames), ids, atoms.numbers, result.atoms.positions,
+                    np.linalg.norm(result.displacement, axis=1), origin, atoms.cell.array, atoms.pbc,
+                )  # fmt: skip
+                handle.write(record)
+                frames += 1
+    if frames == 0:
+        raise StructureError(f"{', '.join(map(str, sources))}: hold no frames")
+    return frames
+
+
+def decompress_file(source: Path, target: Path, kind: str, salvage: bool = False) -> tuple[int, str | None]:
+    """Write the frames of a compressed trajectory as a LAMMPS text dump or extended XYZ.
+
+    Returns (frames, damage message or None); a damaged file is an error unless ``salvage``."""
+    from .compression import read
+
+    damage: list[str] = []
+    frames = 0
+    with atomic_output(target) as handle:
+        for frame in read(source, on_damage=damage.append if salvage else None):
+            atoms = frame.to_atoms()
+            if kind == "extxyz":
+                from ase.io import write
+
+                write(handle, atoms, format="extxyz")
+            else:
+                write_dump_frame(handle, atoms, frame.timestep, {"disorder": frame.disorder})
+            frames += 1
+    return frames, (damage[0] if damage else None)

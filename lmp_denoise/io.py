@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +90,8 @@ class DumpFrame:
             numbers=np.ones(len(values), int) * types, positions=positions, cell=cell, pbc=[b == "pp" for b in self.boundary]
         )
         atoms.info["origin"] = origin
+        if "id" in self.columns:
+            atoms.arrays["id"] = self.tokens[:, self.columns.index("id")].astype(np.int64)
         return atoms
 
     def with_positions(self, positions: np.ndarray, displacement: np.ndarray) -> DumpFrame:
@@ -114,15 +116,18 @@ class DumpFrame:
         handle.writelines(" ".join(row) + "\n" for row in self.tokens)
 
 
-def read_dump(path: str | Path) -> Iterator[DumpFrame]:
-    """Frames of a LAMMPS text dump, one at a time."""
+def read_dump(path: str | Path, wanted: Callable[[int], bool] | None = None) -> Iterator[DumpFrame | None]:
+    """Frames of a LAMMPS text dump, one at a time; frames ``wanted(index)`` rejects are skipped
+    unparsed and come as None (MPI ranks that share a trajectory)."""
     path = Path(path)
     with _open(path) as handle:
         lines = _numbered(handle, path)
+        index = 0
         for number, line in lines:
             if not line.strip():
                 continue
-            yield _read_frame(line, number, lines, path)
+            yield _read_frame(line, number, lines, path, wanted is None or wanted(index))
+            index += 1
 
 
 def _numbered(handle, path: Path):
@@ -133,7 +138,7 @@ def _numbered(handle, path: Path):
         raise SnapshotError(f"{path}: cannot be read, the file is damaged or truncated ({err})") from None
 
 
-def _read_frame(first: str, number: int, lines, path: Path) -> DumpFrame:
+def _read_frame(first: str, number: int, lines, path: Path, parse: bool = True) -> DumpFrame | None:
     def take(what: str) -> str:
         try:
             return next(lines)[1]
@@ -163,6 +168,10 @@ def _read_frame(first: str, number: int, lines, path: Path) -> DumpFrame:
     if not atoms_line.startswith("ITEM: ATOMS"):
         raise SnapshotError(f"{path}: frame at line {number} has no 'ITEM: ATOMS' line")
     columns = atoms_line.split()[2:]
+    if not parse:
+        for _ in range(natoms):
+            take("the atom lines")
+        return None
     table = [take("the atom lines").split() for _ in range(natoms)]
     if any(len(row) != len(columns) for row in table):
         raise SnapshotError(f"{path}: frame at line {number} has atom lines with a wrong number of columns")
@@ -212,7 +221,37 @@ def write_extxyz(handle, atoms: Atoms, displacement: np.ndarray) -> None:
 
 
 def read_frames(path: str | Path) -> Iterator[Atoms]:
-    """Every frame of a dump or extxyz file as ``Atoms``."""
+    """Every frame of a dump, extxyz or compressed (.ldz) file as ``Atoms``."""
+    from .compression import is_compressed, read
+
+    if is_compressed(path):
+        return (frame.to_atoms() for frame in read(path))
     if detect_format(path) == "lammps-dump":
         return (frame.to_atoms() for frame in read_dump(path))
     return read_extxyz(path)
+
+
+def write_dump_frame(handle, atoms: Atoms, timestep: int, extra: dict[str, np.ndarray]) -> None:
+    """A LAMMPS text dump frame (id type x y z + extra columns), box in LAMMPS's convention."""
+    cell = atoms.cell.array
+    origin = np.asarray(atoms.info.get("origin", np.zeros(3)), float)
+    xy, xz, yz = cell[1, 0], cell[2, 0], cell[2, 1]
+    lo, hi = origin, origin + np.diag(cell)
+    boundary = " ".join("pp" if p else "ff" for p in atoms.pbc)
+    handle.write(f"ITEM: TIMESTEP\n{timestep}\nITEM: NUMBER OF ATOMS\n{len(atoms)}\n")
+    if xy == 0 and xz == 0 and yz == 0:
+        handle.write(f"ITEM: BOX BOUNDS {boundary}\n")
+        handle.write("".join(f"{lo[k]:.10g} {hi[k]:.10g}\n" for k in range(3)))
+    else:
+        xlo = lo[0] + min(0.0, xy, xz, xy + xz)
+        xhi = hi[0] + max(0.0, xy, xz, xy + xz)
+        ylo, yhi = lo[1] + min(0.0, yz), hi[1] + max(0.0, yz)
+        handle.write(f"ITEM: BOX BOUNDS xy xz yz {boundary}\n")
+        handle.write(f"{xlo:.10g} {xhi:.10g} {xy:.10g}\n{ylo:.10g} {yhi:.10g} {xz:.10g}\n{lo[2]:.10g} {hi[2]:.10g} {yz:.10g}\n")
+    ids = atoms.arrays.get("id", np.arange(1, len(atoms) + 1))
+    handle.write("ITEM: ATOMS id type x y z " + " ".join(extra) + "\n")
+    columns = [ids, atoms.numbers, *atoms.positions.T, *extra.values()]
+    formats = ["%d", "%d", "%.8g", "%.8g", "%.8g"] + [
+        "%d" if np.issubdtype(v.dtype, np.integer) else "%.6g" for v in extra.values()
+    ]
+    np.savetxt(handle, np.column_stack(columns).astype(object), fmt=" ".join(formats))
