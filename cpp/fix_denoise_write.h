@@ -28,6 +28,7 @@ class FixDenoiseWrite : public Fix {
   void init() override;
   void setup(int) override;
   void end_of_step() override;
+  double compute_vector(int) override;
   double memory_usage() override;
 
  private:
@@ -36,7 +37,7 @@ class FixDenoiseWrite : public Fix {
   double bound;
   FILE *fp;    // rank 0 only
   bigint last_written;
-  bigint frames_written;
+  double stats[4];    // frames and bytes written, seconds writing, seconds in compute evaluations
 
   // encoder state (rank 0): the previous frame as the reader will reconstruct it
   std::vector<int64_t> prev_ids, prev_q;

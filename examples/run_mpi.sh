@@ -2,5 +2,4 @@
 # The Cu example on 2 MPI ranks: the denoised coordinates equal the 1-rank run (to 1e-5 A).
 set -euo pipefail
 cd "$(dirname "$0")"
-export LAMMPS_POTENTIALS=${LAMMPS_POTENTIALS:-$(python -c "import lmp_denoise.md as m; print(m.potential_dir())")}
 mpirun -np 2 lmp -in in.cu_hot -log none

@@ -53,14 +53,15 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_types(text: str | None) -> dict[int, int] | None:
-    """'1:0,2:1' -> {1: 0, 2: 1} (LAMMPS type or atomic number -> model species index)."""
+def _parse_types(text: str | None) -> dict[int, int | str] | None:
+    """'1:Na,2:Cl' or '1:0,2:1' -> {1: 'Na', 2: 'Cl'} (atom type -> model species name or index)."""
     if not text:
         return None
     try:
-        return {int(k): int(v) for k, v in (item.split(":") for item in text.split(","))}
+        pairs = [item.split(":") for item in text.split(",")]
+        return {int(k): int(v) if v.strip().lstrip("-").isdigit() else v.strip() for k, v in pairs}
     except ValueError:
-        raise UserError(f"--types '{text}' is not of the form TYPE:SPECIES[,TYPE:SPECIES...], e.g. 1:0,2:1") from None
+        raise UserError(f"--types '{text}' is not of the form TYPE:SPECIES[,TYPE:SPECIES...], e.g. 1:A,2:B or 1:0,2:1") from None
 
 
 def _parse_scale(text: str) -> str | float:
@@ -241,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="'auto' (local volume per atom) or the nearest-neighbour distance D in A (default: %(default)s)",
     )
-    den.add_argument("--types", help="TYPE:SPECIES,... map of LAMMPS types to model species (two-species models)")
+    den.add_argument("--types", help="TYPE:SPECIES,... atom types to model species, by name or index (multi-species models)")
     den.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     den.set_defaults(run=_denoise)
 
@@ -271,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--tol", type=float, default=0.0, help="stop once the largest move is below T, A (default: %(default)s)")
     comp.add_argument("--bound", type=float, default=0.02, help="largest error of a stored coordinate, A (default: %(default)s)")
     comp.add_argument("--scale", default="auto", help="'auto' or the nearest-neighbour distance D in A (default: %(default)s)")
-    comp.add_argument("--types", help="TYPE:SPECIES,... map of LAMMPS types to model species (two-species models)")
+    comp.add_argument("--types", help="TYPE:SPECIES,... atom types to model species, by name or index (multi-species models)")
     comp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     comp.set_defaults(run=_compress)
 

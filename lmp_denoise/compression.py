@@ -40,7 +40,7 @@ import numpy as np
 MAGIC = b"LMPDNZ\x00\x01"
 FORMAT_VERSION = 1
 RECORD = b"FRAM"
-KEYFRAME_EVERY = 50
+KEYFRAME_EVERY = 500
 GRID_MARGIN = 1.01
 DISORDER_EDGES = (0.5, 1.0, 2.0)  # A: |displacement| levels 0..3
 DEFAULT_BOUND = 0.02

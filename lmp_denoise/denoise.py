@@ -44,21 +44,36 @@ def length_scale(atoms: Atoms, model: LoadedModel, scale: str | float = "auto") 
     return close_packed_distance(model.reference_volume) / distance
 
 
-def species_indices(atoms: Atoms, model: LoadedModel, types: dict[int, int] | None = None) -> np.ndarray:
-    """Model species per atom: all 0 for one-species models, else via ``types`` (atomic number/type -> index)."""
+def species_indices(atoms: Atoms, model: LoadedModel, types: dict[int, int | str] | None = None) -> np.ndarray:
+    """Model species per atom: all 0 for one-species models, else via ``types``.
+
+    ``types`` maps each atom type (LAMMPS type, or atomic number) to a model species, by name or
+    0-based index; multi-species models need it, as the LAMMPS compute's ``types`` keyword."""
     numbers = atoms.numbers
-    if len(model.species) == 1 and not types:
+    known = model.species
+    if len(known) == 1 and not types:
         return np.zeros(len(atoms), dtype=np.int64)
-    if types is None:
-        distinct = sorted(set(numbers.tolist()))
-        types = {t: i for i, t in enumerate(distinct)}
-    unknown = sorted(set(numbers.tolist()) - set(types))
+    if not types:
+        present = sorted(set(numbers.tolist()))
+        example = ",".join(f"{t}:{known[min(k, len(known) - 1)]}" for k, t in enumerate(present))
+        raise StructureError(
+            f"model {model.path.stem} knows {len(known)} species ({' '.join(known)}); map the atom types"
+            f" {present} to them with --types (e.g. --types {example})"
+        )
+    index = {}
+    for atom_type, species in types.items():
+        if isinstance(species, str) and species in known:
+            index[atom_type] = known.index(species)
+        elif isinstance(species, int | np.integer) and 0 <= species < len(known):
+            index[atom_type] = int(species)
+        else:
+            raise StructureError(
+                f"atom type {atom_type} is mapped to '{species}', which the model does not know; use one of: {' '.join(known)}"
+            )
+    unknown = sorted(set(numbers.tolist()) - set(index))
     if unknown:
         raise StructureError(f"atom types {unknown} have no model species; map them with --types")
-    species = np.array([types[t] for t in numbers], dtype=np.int64)
-    if species.max() >= len(model.species) or species.min() < 0:
-        raise StructureError(f"species index out of range: the model knows {len(model.species)} species {model.species}")
-    return species
+    return np.array([index[t] for t in numbers], dtype=np.int64)
 
 
 def denoise(

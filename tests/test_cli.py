@@ -197,3 +197,24 @@ def test_torchscript_fallback_gives_the_fused_kernels_positions(hot_dump, tmp_pa
     subprocess.run(command, check=True, capture_output=True, env=env, timeout=600)
     for a, b in zip(read_dump(tmp_path / "fused.dump"), read_dump(tmp_path / "plain.dump"), strict=True):
         assert np.abs(a.to_atoms().positions - b.to_atoms().positions).max() < 1e-5
+
+
+def test_multi_species_model_needs_a_type_map_named_as_in_lammps(tmp_path):
+    """One rule in Python and LAMMPS: no guessing of species; names (or indices) map types."""
+    salt = supercell("rocksalt", 64)
+    salt.numbers = salt.get_tags() + 1  # types 1 and 2
+    salt.positions += np.random.default_rng(2).normal(0, 0.1, salt.positions.shape)
+    write(tmp_path / "salt.xyz", salt, format="extxyz")
+    message = one_line_error("denoise", str(tmp_path / "salt.xyz"), "-o", str(tmp_path / "o.xyz"), "--model", "dc3-six")
+    assert "knows 2 species (A B)" in message and "--types 1:A,2:B" in message
+    bad = one_line_error(
+        "denoise", str(tmp_path / "salt.xyz"), "-o", str(tmp_path / "o.xyz"), "--model", "dc3-six", "--types", "1:A,2:Cl"
+    )
+    assert "mapped to 'Cl'" in bad and not (tmp_path / "o.xyz").exists()
+    cli(
+        "denoise", str(tmp_path / "salt.xyz"), "-o", str(tmp_path / "names.xyz"), "--model", "dc3-six", "--types", "1:A,2:B", "-q"
+    )
+    cli(
+        "denoise", str(tmp_path / "salt.xyz"), "-o", str(tmp_path / "index.xyz"), "--model", "dc3-six", "--types", "1:0,2:1", "-q"
+    )
+    assert np.array_equal(read(tmp_path / "names.xyz").positions, read(tmp_path / "index.xyz").positions)

@@ -161,7 +161,7 @@ def test_encoder_keeps_the_bound_under_box_breathing_and_drift(tmp_path):
     truth = []
     with open(path, "wb") as handle:
         handle.write(file_header())
-        for step in range(60):  # past KEYFRAME_EVERY
+        for step in range(60):
             stretch = 1.0 + 0.004 * np.sin(step / 3.0)
             cell = atoms.cell.array * stretch
             positions = atoms.positions * stretch + 0.3 * step + rng.normal(0, 0.03, atoms.positions.shape)
@@ -172,3 +172,33 @@ def test_encoder_keeps_the_bound_under_box_breathing_and_drift(tmp_path):
             )
     for frame, expected in zip(read(path), truth, strict=True):
         assert np.abs(wrapped(frame.positions - expected, frame.cell, frame.periodic)).max() <= 0.05 + 1e-9
+
+
+def test_atoms_lost_or_added_and_periodic_keyframes(tmp_path, monkeypatch):
+    import lmp_denoise.compression as compression
+
+    monkeypatch.setattr(compression, "KEYFRAME_EVERY", 3)
+    atoms = supercell("fcc", 256)
+    encoder = Encoder(0.02)
+    path = tmp_path / "t.ldz"
+    rng = np.random.default_rng(1)
+    truth = []
+    with open(path, "wb") as handle:
+        handle.write(file_header())
+        for step in range(8):
+            keep = np.ones(len(atoms), bool)
+            if step in (3, 4):
+                keep[rng.choice(len(atoms), 5, replace=False)] = False  # atoms leave, then come back
+            ids = np.arange(1, len(atoms) + 1)[keep][::-1]  # any order: the file sorts by id
+            positions = (atoms.positions + rng.normal(0, 0.05, atoms.positions.shape))[keep][::-1]
+            types = np.where(ids % 2, 1, 2)
+            truth.append((ids, types, positions))
+            cell = atoms.cell.array
+            handle.write(encoder.encode(step, ids, types, positions, np.full(len(ids), 0.7), np.zeros(3), cell, [True] * 3))
+    frames = list(read(path))
+    assert [len(f.ids) for f in frames] == [256, 256, 256, 251, 251, 256, 256, 256]
+    for frame, (ids, types, positions) in zip(frames, truth, strict=True):
+        order = np.argsort(ids)
+        assert np.array_equal(frame.ids, ids[order]) and np.array_equal(frame.types, types[order])
+        assert np.abs(wrapped(frame.positions - positions[order], frame.cell, frame.periodic)).max() <= 0.02 + 1e-9
+        assert np.all(frame.disorder == 1)

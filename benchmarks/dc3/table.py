@@ -54,8 +54,9 @@ def ptm(atoms, system: System, rmsd_cutoff: float) -> np.ndarray:
     return ptm_types(atoms, rmsd_cutoff) == CLASSES[system.expect]["PTM"]
 
 
-def types_for(system: System) -> dict[int, int] | None:
-    return {1: 0, 2: 1} if len(system.masses) == 2 else None
+def types_for(system: System) -> dict[int, str]:
+    """dc3-six knows species A and B: rock salt's two types, A for every one-species system."""
+    return {1: "A", 2: "B"} if len(system.masses) == 2 else {1: "A"}
 
 
 def crystal_row(folder: Path, system: System, model) -> dict[str, float]:
