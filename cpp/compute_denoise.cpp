@@ -259,7 +259,9 @@ void ComputeDenoise::init()
   list_cutoff = (info.cutoff + margin) / scale_bound;
   density_cutoff = 0.0;
   if (user_distance == 0.0) {
-    const double d_bound = 1.2 * Scale::close_packed_distance(vbox) / SCALE_SLACK;
+    // no common crystal or liquid has a nearest-neighbour distance above the close-packed one at
+    // its volume; vacuum only enlarges vbox, and the list's skin adds room for compression
+    const double d_bound = Scale::close_packed_distance(vbox) / SCALE_SLACK;
     density_cutoff = std::max((Scale::SPHERE_RADIUS + Scale::SMOOTHING) * d_bound,
                               Scale::FIRST_SEARCH * std::cbrt(vbox));
   }
@@ -293,14 +295,16 @@ void ComputeDenoise::init_list(int, NeighList *ptr)
 
 template <typename Visit> void ComputeDenoise::for_each_local_pair(NeighList *pairs, Visit visit) const
 {
-  for (int ii = 0; ii < pairs->inum; ++ii) {
-    const int i = pairs->ilist[ii];
-    for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
-      const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
-      const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
-      visit(i, std::sqrt(dx * dx + dy * dy + dz * dz));
+  DenoiseModel::parallel(pairs->inum, [&](int64_t begin, int64_t end) {
+    for (int64_t ii = begin; ii < end; ++ii) {
+      const int i = pairs->ilist[ii];
+      for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
+        const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
+        const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
+        visit(i, std::sqrt(dx * dx + dy * dy + dz * dz));
+      }
     }
-  }
+  });
 }
 
 /* ----------------------------------------------------------------------
@@ -330,7 +334,7 @@ double ComputeDenoise::auto_scale()
     error->all(FLERR, "Compute denoise: two atoms overlap (distance {:.4g} vs typical {:.4g}); "
                "remove duplicate atoms", closest, d);
   const double radius = Scale::SPHERE_RADIUS * d, width = Scale::SMOOTHING * d;
-  if (radius + width > density_cutoff)
+  if (radius + width > density_cutoff + neighbor->skin)
     error->all(FLERR, "Compute denoise: the nearest-neighbour distance ({:.4g}) grew beyond what "
                "the neighbour list was set up for; use 'scale D' or start a new run", d);
 
@@ -378,22 +382,34 @@ void ComputeDenoise::collect_candidates(double factor)
   const double reach = (model->info().cutoff + margin) / factor;
   const double reachsq = reach * reach;
   const int nlocal = atom->nlocal;
+  // the list's centres are the owned atoms; rows in index order
+  std::vector<int> row(nlocal, -1);
+  for (int ii = 0; ii < pairs->inum; ++ii) row[pairs->ilist[ii]] = ii;
+  auto within = [&](int i, int j) {
+    const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
+    return dx * dx + dy * dy + dz * dz < reachsq;
+  };
   candidate_offsets.assign(nlocal + 1, 0);
-  candidates.clear();
-  // the list's centres are the owned atoms; keep them in index order
-  std::vector<char> listed(nlocal, 0);
-  for (int ii = 0; ii < pairs->inum; ++ii) listed[pairs->ilist[ii]] = 1;
-  for (int i = 0; i < nlocal; ++i) {
-    candidate_offsets[i] = static_cast<int64_t>(candidates.size());
-    if (!listed[i]) continue;
-    const int *jlist = pairs->firstneigh[i];
-    for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
-      const int j = jlist[jj] & NEIGHMASK;
-      const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
-      if (dx * dx + dy * dy + dz * dz < reachsq) candidates.push_back(j);
+  DenoiseModel::parallel(nlocal, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (row[i] < 0) continue;
+      int64_t n = 0;
+      for (int jj = 0; jj < pairs->numneigh[i]; ++jj) n += within(i, pairs->firstneigh[i][jj] & NEIGHMASK);
+      candidate_offsets[i + 1] = n;
     }
-  }
-  candidate_offsets[nlocal] = static_cast<int64_t>(candidates.size());
+  });
+  for (int i = 0; i < nlocal; ++i) candidate_offsets[i + 1] += candidate_offsets[i];
+  candidates.resize(candidate_offsets[nlocal]);
+  DenoiseModel::parallel(nlocal, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (row[i] < 0) continue;
+      int64_t at = candidate_offsets[i];
+      for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
+        const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
+        if (within(i, j)) candidates[at++] = j;
+      }
+    }
+  });
 }
 
 /* ----------------------------------------------------------------------
@@ -406,21 +422,32 @@ void ComputeDenoise::build_edges(double factor)
   const double cut = model->info().cutoff / factor;
   const double cutsq = cut * cut;
   const int nlocal = atom->nlocal;
+  auto distsq = [&](int i, int j) {
+    const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
+    return dx * dx + dy * dy + dz * dz;
+  };
   edge_offsets.assign(nlocal + 1, 0);
-  edge_vectors.clear();
-  edge_neighbours.clear();
-  for (int i = 0; i < nlocal; ++i) {
-    edge_offsets[i] = static_cast<int64_t>(edge_neighbours.size());
-    for (int64_t c = candidate_offsets[i]; c < candidate_offsets[i + 1]; ++c) {
-      const int j = candidates[c];
-      const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
-      if (dx * dx + dy * dy + dz * dz >= cutsq) continue;
-      edge_vectors.insert(edge_vectors.end(), {static_cast<float>(dx * factor), static_cast<float>(dy * factor),
-                                               static_cast<float>(dz * factor)});
-      edge_neighbours.push_back(j);
+  DenoiseModel::parallel(nlocal, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      int64_t n = 0;
+      for (int64_t c = candidate_offsets[i]; c < candidate_offsets[i + 1]; ++c) n += distsq(i, candidates[c]) < cutsq;
+      edge_offsets[i + 1] = n;
     }
-  }
-  edge_offsets[nlocal] = static_cast<int64_t>(edge_neighbours.size());
+  });
+  for (int i = 0; i < nlocal; ++i) edge_offsets[i + 1] += edge_offsets[i];
+  edge_neighbours.resize(edge_offsets[nlocal]);
+  edge_vectors.resize(3 * edge_offsets[nlocal]);
+  DenoiseModel::parallel(nlocal, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      int64_t e = edge_offsets[i];
+      for (int64_t c = candidate_offsets[i]; c < candidate_offsets[i + 1]; ++c) {
+        const int j = candidates[c];
+        if (distsq(i, j) >= cutsq) continue;
+        for (int k = 0; k < 3; ++k) edge_vectors[3 * e + k] = static_cast<float>((xd[j][k] - xd[i][k]) * factor);
+        edge_neighbours[e++] = j;
+      }
+    }
+  });
 }
 
 /* ----------------------------------------------------------------------

@@ -135,6 +135,11 @@ void DenoiseModel::set_threads(int n)
   at::set_num_threads(n);
 }
 
+void DenoiseModel::parallel(int64_t n, const std::function<void(int64_t, int64_t)> &fn)
+{
+  lmp_denoise::parallel_range(0, n, 2048, fn);
+}
+
 static torch::Tensor view_float(const std::vector<float> &v, std::vector<int64_t> shape)
 {
   return torch::from_blob(const_cast<float *>(v.data()), shape, torch::kFloat32);

@@ -7,6 +7,7 @@
 #define LMP_DENOISE_MODEL_H
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +48,8 @@ class DenoiseModel {
   static bool cuda_available();
   static int cuda_device_count();
   static void set_threads(int);
+  // fn(begin, end) over chunks of [0, n) on torch's thread count
+  static void parallel(int64_t n, const std::function<void(int64_t, int64_t)> &fn);
 
  private:
   struct Impl;

@@ -33,7 +33,7 @@ def fused_kernel() -> ModuleType | None:
                 name=f"lmp_denoise_kernel_{torch.__version__.replace('.', '_').replace('+', '_')}",
                 sources=[str(SOURCE_DIR / "python_binding.cpp")],
                 extra_include_paths=[str(SOURCE_DIR)],
-                extra_cflags=["-O3"],
+                extra_cflags=["-O3", "-march=native"],  # built for, and run on, this machine
                 verbose=False,
             )
     except Exception as err:  # no compiler, no headers, no ninja: the TorchScript path still works
