@@ -170,6 +170,12 @@ def _upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import run
+
+    return 1 if run() else 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate import CLASSES, accuracy
     from .io import read_frames
@@ -300,6 +306,15 @@ def build_parser() -> argparse.ArgumentParser:
     upg.add_argument("input", metavar="INPUT", help="model file to read")
     upg.add_argument("-o", "--output", required=True, help="model file to write (may be INPUT)")
     upg.set_defaults(run=_upgrade)
+
+    doc = sub.add_parser(
+        "doctor",
+        help="check the install: torch, kernel, MPI, LAMMPS plugin, models, OVITO",
+        description="Print what a user needs to debug an install: torch build and devices, the fused kernel, the MPI "
+        "library, whether LAMMPS loads and runs compute denoise and fix denoise/write, the shipped models and their "
+        "format, OVITO. Exit status 1 when any check finds a problem.",
+    )
+    doc.set_defaults(run=_doctor)
 
     models = sub.add_parser("models", help="list shipped models and their metadata")
     models.set_defaults(run=_models)

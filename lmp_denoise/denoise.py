@@ -76,42 +76,78 @@ def species_indices(atoms: Atoms, model: LoadedModel, types: dict[int, int | str
     return np.array([index[t] for t in numbers], dtype=np.int64)
 
 
+# the model was trained at one volume per atom (+-3% jitter): inputs are mapped onto it, but a
+# factor outside this range means the scale is wrong, not that the structure is unusual
+SCALE_RANGE = (0.5, 2.0)
+
+
+class Denoiser:
+    """r <- r - g(r) on one structure, one iteration per ``step()`` (for progress and convergence
+    tables); ``denoise`` runs it to the end."""
+
+    def __init__(
+        self,
+        atoms: Atoms,
+        model: LoadedModel | str = DEFAULT_MODEL,
+        scale: str | float = "auto",
+        types: dict[int, int | str] | None = None,
+        movable: np.ndarray | None = None,
+    ) -> None:
+        self.model = load_model(model) if isinstance(model, str) else model
+        check_positions(atoms.positions)
+        self.atoms = atoms
+        self.factor = length_scale(atoms, self.model, scale)
+        low, high = SCALE_RANGE
+        if not low <= self.factor <= high:
+            raise StructureError(
+                f"the length scale factor would be {self.factor:.3g}, far from the training lattices (kept within"
+                f" {low}-{high}): --scale is the nearest-neighbour distance in A, or use --scale auto"
+            )
+        if scale != "auto":  # 'auto' found the typical distance itself and checked for overlaps
+            volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc)
+        self.species = torch.from_numpy(species_indices(atoms, self.model, types))
+        self.mask = np.ones(len(atoms), bool) if movable is None else np.asarray(movable, bool)
+        self.positions = atoms.positions.astype(np.float64).copy()
+        self.evaluator = Evaluator(self.model)
+        self.cutoff = self.model.cutoff / self.factor
+        self.graph = None
+        self.iterations = 0
+        self.max_move = 0.0
+
+    def step(self) -> float:
+        """One iteration; returns the largest move (input units)."""
+        cell = self.atoms.cell.array
+        if self.graph is None or not self.graph.still_valid(self.positions, self.cutoff):
+            self.graph = build_graph(self.positions, cell, self.atoms.pbc, self.cutoff * (1.0 + SKIN))
+        move = self.evaluator.predict(self.positions, cell, self.graph, self.species, self.factor)
+        if not np.all(np.isfinite(move)):
+            raise StructureError("the model produced non-finite moves; check the input and the model file")
+        move[~self.mask] = 0.0
+        self.positions -= move
+        self.iterations += 1
+        self.max_move = float(np.sqrt((move**2).sum(axis=1)).max())
+        return self.max_move
+
+    def result(self) -> DenoiseResult:
+        out = self.atoms.copy()
+        out.positions = self.positions.copy()
+        return DenoiseResult(out, self.positions - self.atoms.positions, self.iterations, self.factor, self.max_move)
+
+
 def denoise(
     atoms: Atoms,
     model: LoadedModel | str = DEFAULT_MODEL,
     steps: int = 8,
     tol: float = 0.0,
     scale: str | float = "auto",
-    types: dict[int, int] | None = None,
+    types: dict[int, int | str] | None = None,
     movable: np.ndarray | None = None,
 ) -> DenoiseResult:
     """Up to ``steps`` iterations of r <- r - g(r); stop once the largest move is below ``tol`` (A)."""
     if steps < 1:
         raise StructureError(f"steps must be at least 1, not {steps}")
-    if isinstance(model, str):
-        model = load_model(model)
-    check_positions(atoms.positions)
-    factor = length_scale(atoms, model, scale)
-    species = torch.from_numpy(species_indices(atoms, model, types))
-    mask = np.ones(len(atoms), bool) if movable is None else np.asarray(movable, bool)
-    positions = atoms.positions.astype(np.float64).copy()
-    evaluator = Evaluator(model)
-    cutoff = model.cutoff / factor
-    cell = atoms.cell.array
-    graph = None
-    iterations, max_move = 0, 0.0
-    while iterations < steps:
-        iterations += 1
-        if graph is None or not graph.still_valid(positions, cutoff):
-            graph = build_graph(positions, cell, atoms.pbc, cutoff * (1.0 + SKIN))
-        move = evaluator.predict(positions, cell, graph, species, factor)
-        move[~mask] = 0.0
-        positions -= move
-        max_move = float(np.sqrt((move**2).sum(axis=1)).max())
-        if max_move < tol:
+    run = Denoiser(atoms, model, scale, types, movable)
+    while run.iterations < steps:
+        if run.step() < tol:
             break
-    if not np.all(np.isfinite(positions)):
-        raise StructureError("the model produced non-finite positions; check the input and the model file")
-    result = atoms.copy()
-    result.positions = positions
-    return DenoiseResult(result, positions - atoms.positions, iterations, factor, max_move)
+    return run.result()

@@ -150,6 +150,11 @@ def test_overlapping_atoms_and_nan_positions(tmp_path):
     doubled = atoms + atoms[:1]
     write(tmp_path / "double.xyz", doubled, format="extxyz")
     assert "overlaps" in one_line_error("denoise", str(tmp_path / "double.xyz"), "-o", str(tmp_path / "o.xyz"))
+    explicit = one_line_error("denoise", str(tmp_path / "double.xyz"), "-o", str(tmp_path / "o.xyz"), "--scale", "2.55")
+    assert "overlaps" in explicit  # an explicit scale skips no check
+    for scale in ("25", "0.25"):  # a scale factor of ~0.1 or ~10: a distance mistaken for a factor
+        message = one_line_error("denoise", str(tmp_path / "double.xyz"), "-o", str(tmp_path / "o.xyz"), "--scale", scale)
+        assert "far from the training lattices" in message and not (tmp_path / "o.xyz").exists()
     broken = atoms.copy()
     broken.positions[3, 0] = np.nan
     write(tmp_path / "nan.xyz", broken, format="extxyz")
@@ -218,3 +223,11 @@ def test_multi_species_model_needs_a_type_map_named_as_in_lammps(tmp_path):
         "denoise", str(tmp_path / "salt.xyz"), "-o", str(tmp_path / "index.xyz"), "--model", "dc3-six", "--types", "1:0,2:1", "-q"
     )
     assert np.array_equal(read(tmp_path / "names.xyz").positions, read(tmp_path / "index.xyz").positions)
+
+
+def test_doctor_finds_every_part_of_this_install():
+    result = cli("doctor")
+    lines = result.stdout.splitlines()
+    for part in ("torch", "fused CPU kernel", "MPI (mpi4py)", "LAMMPS plugin", "shipped models", "OVITO"):
+        assert any(line.strip().startswith(f"ok       {part}:") for line in lines), result.stdout
+    assert "compute denoise and fix denoise/write load and run" in result.stdout and "dc3-six (format 2" in result.stdout

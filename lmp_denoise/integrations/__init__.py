@@ -1,0 +1,1 @@
+"""Where users look at their data: the OVITO modifier."""

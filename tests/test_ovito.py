@@ -1,0 +1,73 @@
+"""The OVITO modifier in a real OVITO pipeline (the ovito PyPI module)."""
+
+from __future__ import annotations
+
+import subprocess
+from importlib.metadata import entry_points
+
+import numpy as np
+import pytest
+from ase.io import read, write
+from conftest import BIN
+from ovito.io import import_file
+from ovito.modifiers import ExpressionSelectionModifier
+
+from lmp_denoise.integrations.ovito_modifier import ScoreBasedDenoising
+from lmp_denoise.lattices import supercell
+
+
+@pytest.fixture(scope="module")
+def hot_xyz(tmp_path_factory):
+    atoms = supercell("hcp", 400)
+    atoms.set_chemical_symbols(["Mg"] * len(atoms))
+    atoms.set_cell(atoms.cell.array * 1.15, scale_atoms=True)  # not the model's size: scale != 1
+    atoms.positions += np.random.default_rng(4).normal(0, 0.2, atoms.positions.shape)
+    path = tmp_path_factory.mktemp("ovito") / "hot.xyz"
+    write(path, atoms, format="extxyz")
+    return path
+
+
+def test_entry_point_registers_the_modifier():
+    found = {e.name: e.value for e in entry_points(group="OVITO.Modifier")}
+    assert found.get("Score-based denoising") == "lmp_denoise.integrations.ovito_modifier:ScoreBasedDenoising"
+
+
+def test_pipeline_gives_the_command_lines_positions(hot_xyz, tmp_path):
+    out = tmp_path / "cli.xyz"
+    result = subprocess.run([str(BIN / "lmp-denoise"), "denoise", str(hot_xyz), "-o", str(out), "--steps", "5", "-q"])
+    assert result.returncode == 0
+    pipeline = import_file(str(hot_xyz))
+    pipeline.modifiers.append(ScoreBasedDenoising(steps=5))
+    data = pipeline.compute()
+    expected = read(out).positions
+    assert np.abs(np.asarray(data.particles.positions) - expected).max() < 1e-5
+    raw = read(hot_xyz).positions
+    displacement = np.asarray(data.particles["Denoising Displacement"])
+    assert np.allclose(displacement, np.linalg.norm(expected - raw, axis=1), atol=1e-5) and displacement.mean() > 0.1
+    assert data.attributes["Denoising.iterations"] == 5
+    assert 0.75 < data.attributes["Denoising.scale"] < 0.95
+    moves = np.asarray(data.tables["denoising-convergence"].y)
+    assert len(moves) == 5 and moves[-1] == pytest.approx(data.attributes["Denoising.largest_move"]) and moves[-1] < moves[0]
+
+
+def test_only_selected_particles_move_and_tol_stops_early(hot_xyz):
+    pipeline = import_file(str(hot_xyz))
+    pipeline.modifiers.append(ExpressionSelectionModifier(expression="Position.X < 8"))
+    pipeline.modifiers.append(ScoreBasedDenoising(steps=30, tol=1e-3, only_selected=True))
+    data = pipeline.compute()
+    raw = read(hot_xyz).positions
+    selected = np.asarray(data.particles["Selection"]) != 0
+    moved = np.linalg.norm(np.asarray(data.particles.positions) - raw, axis=1)
+    assert 0 < selected.sum() < len(selected)
+    assert np.all(moved[~selected] == 0) and moved[selected].mean() > 0.1
+    assert data.attributes["Denoising.iterations"] < 30 and data.attributes["Denoising.largest_move"] < 1e-3
+
+
+def test_errors_reach_the_user_as_one_sentence(hot_xyz):
+    pipeline = import_file(str(hot_xyz))
+    pipeline.modifiers.append(ScoreBasedDenoising(model="dc3-six"))
+    with pytest.raises(Exception, match="knows 2 species"):
+        pipeline.compute()
+    pipeline.modifiers[-1].model = "no-such-model"
+    with pytest.raises(Exception, match="unknown model 'no-such-model'"):
+        pipeline.compute()
