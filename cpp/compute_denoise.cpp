@@ -65,15 +65,18 @@ static std::string plugin_directory()
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
+// the same order as lmp_denoise.models.resolve: a readable file, else a model shipped with the
+// lmp_denoise package installed beside this plugin
 static std::string resolve_model(const std::string &name, Error *error)
 {
   if (std::ifstream(name).good()) return name;
-  const std::string shipped = plugin_directory() + "/models/" + name + ".pt";
+  const std::string folder = plugin_directory() + "/../lmp_denoise/models";
+  const std::string shipped = folder + "/" + name + ".pt";
   if (std::ifstream(shipped).good()) return shipped;
   error->all(FLERR,
              "Compute denoise: model '{}' is neither a readable file nor a model shipped with "
-             "lmp-denoise (looked in {}/models); give a path or a name from 'lmp-denoise models'",
-             name, plugin_directory());
+             "lmp-denoise (looked in {}); give a path or a name from 'lmp-denoise models'",
+             name, folder);
 }
 
 // rank and number of ranks on this node

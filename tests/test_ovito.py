@@ -68,6 +68,6 @@ def test_errors_reach_the_user_as_one_sentence(hot_xyz):
     pipeline.modifiers.append(ScoreBasedDenoising(model="dc3-six"))
     with pytest.raises(Exception, match="knows 2 species"):
         pipeline.compute()
-    pipeline.modifiers[-1].model = "no-such-model"
+    pipeline.modifiers[-1].delegate.model = "no-such-model"  # OVITO wraps the modifier object
     with pytest.raises(Exception, match="unknown model 'no-such-model'"):
         pipeline.compute()

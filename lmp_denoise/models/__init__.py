@@ -15,12 +15,15 @@ def shipped() -> dict[str, Path]:
 
 
 def resolve(name_or_path: str | Path) -> Path:
-    """A shipped model's name or a path to a model file -> the file's path."""
+    """A model file's path, or a shipped model's name -> the file's path (the LAMMPS compute's order:
+    an existing file first, then a shipped name)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
     known = shipped()
     if str(name_or_path) in known:
         return known[str(name_or_path)]
-    path = Path(name_or_path)
-    if path.suffix == ".pt" or path.exists() or "/" in str(name_or_path):
+    if path.suffix == ".pt" or "/" in str(name_or_path):
         return path
     raise ModelFileError(
         f"unknown model '{name_or_path}': give a model file path or one of {', '.join(known) or '(none shipped)'}"
