@@ -1,8 +1,8 @@
 """The OVITO modifier at work: a rendered picture for the README (docs/figures/ovito_modifier.png).
 
-A hot Cu crystal with a vacancy (0.9 Tm, Mishin EAM, LAMMPS NPT snapshot), coloured by
-OVITO's adaptive CNA, before and after the "Score-based denoising" modifier, rendered by OVITO's
-Tachyon renderer (headless).
+A hot Cu crystal (0.9 Tm, Mishin EAM, LAMMPS NPT snapshot), coloured by OVITO's adaptive CNA,
+before and after the "Score-based denoising" modifier, rendered by OVITO's Tachyon renderer.
+OVITO's renderers need a Vulkan loader, also headless: apt install libvulkan1 mesa-vulkan-drivers.
 
     python benchmarks/ovito_figure.py
 """
@@ -59,8 +59,8 @@ def main() -> None:
         ax.imshow(image)
         ax.set_title(f"{title}\na-CNA: {100 * fcc:.0f}% fcc (green), other white", fontsize=10)
         ax.axis("off")
-    fig.suptitle("Hot Cu (0.9 Tm) with a vacancy in OVITO, a 7 A slice", fontsize=11)
-    fig.tight_layout()
+    fig.suptitle("Hot Cu (0.9 Tm, Mishin EAM) in OVITO: a 7 A slice", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     FIGURE.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(FIGURE, dpi=110)
     print(f"a-CNA fcc fraction raw {fractions[0]:.3f}, denoised {fractions[1]:.3f}; wrote {FIGURE}")

@@ -50,6 +50,9 @@ using namespace LAMMPS_NS;
 namespace Scale = LAMMPS_NS::DenoiseScale;
 
 static constexpr double DEFAULT_MARGIN = 2.0;    // A at the reference volume
+static constexpr int MAX_STEPS = 1000;            // as lmp_denoise.denoise.MAX_STEPS
+// as lmp_denoise.denoise.SCALE_RANGE: a factor outside means a wrong 'scale D', not an unusual system
+static constexpr double SCALE_RANGE[2] = {0.5, 2.0};
 // the box volume per atom can undershoot the dense part's (surfaces in a tight open box, thermal
 // expansion during a run): lists and ghosts are sized for a scale this much below the box's
 static constexpr double SCALE_SLACK = 0.92;
@@ -102,8 +105,9 @@ ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
   if (narg < 5) utils::missing_cmd_args(FLERR, "compute denoise", error);
   model_path = resolve_model(arg[3], error);
   max_steps = utils::inumeric(FLERR, arg[4], false, lmp);
-  if (max_steps < 1)
-    error->all(FLERR, "Compute denoise: K (iterations) must be at least 1, got {}", max_steps);
+  if (max_steps < 1 || max_steps > MAX_STEPS)
+    error->all(FLERR, "Compute denoise: K (iterations) must be 1 to {} (moves stop changing after a few tens), "
+               "got {}", MAX_STEPS, max_steps);
   parse_keywords(narg, arg);
 
   const auto [local_rank, local_size] = node_local(world);
@@ -125,6 +129,7 @@ ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
     error->all(FLERR, "Compute denoise: {}", e.what());
   }
   map_types(type_names);
+  if (user_distance > 0.0) check_scale(fixed_scale());
 
   peratom_flag = 1;
   size_peratom_cols = 4;
@@ -233,6 +238,14 @@ double ComputeDenoise::box_volume_per_atom() const
 {
   if (atom->natoms == 0) return 0.0;
   return domain->xprd * domain->yprd * domain->zprd / static_cast<double>(atom->natoms);
+}
+
+void ComputeDenoise::check_scale(double factor) const
+{
+  if (factor < SCALE_RANGE[0] || factor > SCALE_RANGE[1])
+    error->all(FLERR, "Compute denoise: the length scale factor would be {:.3g}, far from the training lattices "
+               "(kept within {}-{}): 'scale D' is the nearest-neighbour distance in distance units, or use scale auto",
+               factor, SCALE_RANGE[0], SCALE_RANGE[1]);
 }
 
 double ComputeDenoise::fixed_scale() const
@@ -488,6 +501,9 @@ double ComputeDenoise::move_atoms(double factor)
     double move2 = 0.0;
     for (int k = 0; k < 3; ++k) {
       const double g = prediction[3 * i + k] / factor;
+      if (!std::isfinite(g))
+        error->one(FLERR, "Compute denoise: the model gave atom {} a non-finite move; check the model file and "
+                   "the coordinates", atom->tag[i]);
       xd[i][k] -= g;
       move2 += g * g;
     }
@@ -519,6 +535,7 @@ void ComputeDenoise::compute_peratom()
 
   neighbor->build_one(pairs);
   scale = user_distance > 0.0 ? fixed_scale() : auto_scale();
+  check_scale(scale);
   check_reach(scale);
   collect_candidates(scale);
   species.resize(nall);

@@ -71,6 +71,7 @@ class ComputeDenoise : public Compute {
   double auto_scale();
   template <typename Visit> void for_each_local_pair(class NeighList *, Visit) const;
   double fixed_scale() const;
+  void check_scale(double) const;
   void check_reach(double);
   void collect_candidates(double);
   void build_edges(double);

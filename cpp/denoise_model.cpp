@@ -178,8 +178,11 @@ void DenoiseModel::layer(int k, const std::vector<float> &h, const std::vector<f
                                 torch::from_blob(index.data(), {2, nedges}, torch::kInt64).to(dev),
                                 static_cast<int64_t>(0), ncenters)
                     .toTensor()
-                    .to(torch::kCPU)
+                    .to(torch::kCPU, torch::kFloat32)
                     .contiguous();
+  if (result.numel() != static_cast<int64_t>(out.size()))
+    throw std::runtime_error("the model's layer method returned " + std::to_string(result.numel()) +
+                             " values where " + std::to_string(out.size()) + " were expected; re-export the model");
   std::memcpy(out.data(), result.data_ptr<float>(), out.size() * sizeof(float));
 }
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
+import signal
 import sys
 from pathlib import Path
 
 from . import __version__
 from .compression import CompressedFileError
+from .denoise import MAX_STEPS
 from .evaluate import MissingExtraError
 from .io import DISPLACEMENT_COLUMN, SnapshotError
 from .modelfile import ModelFileError
@@ -29,6 +32,16 @@ def _train(args: argparse.Namespace) -> int:
             raise UserError(f"--{name} must be at least 1, not {getattr(args, name)}")
     if not (args.lr > 0 and args.cutoff > 0 and 0 < args.sigma_fraction < 1 and 0 <= args.jitter < 0.5):
         raise UserError("--lr and --cutoff must be > 0, --sigma-fraction in (0, 1), --jitter in [0, 0.5)")
+    _check_writable(Path(args.output))
+    if args.resume is not None and not args.resume.is_file():
+        raise UserError(f"--resume {args.resume}: no such checkpoint (written as OUTPUT.ckpt by an earlier run)")
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {args.device}: this torch ({torch.__version__}) sees no CUDA GPU; use --device cpu")
+    elif args.device != "cpu":
+        raise UserError(f"--device must be cpu or cuda, not '{args.device}'")
     structures = args.structures.split(",")
     unknown = [s for s in structures if s not in LATTICES]
     if unknown:
@@ -51,6 +64,17 @@ def _train(args: argparse.Namespace) -> int:
     path = train(settings, resume=args.resume)
     print(f"wrote {path}")
     return 0
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before any work when an output cannot be written."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"cannot write {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write {path}: the folder {folder} is not writable")
+    if path.is_dir():
+        raise UserError(f"cannot write {path}: it is a folder; give a file name")
 
 
 def _parse_types(text: str | None) -> dict[int, int | str] | None:
@@ -81,8 +105,8 @@ def _denoise(args: argparse.Namespace) -> int:
     from .models import load_model
     from .parallel import share_cores, world
 
-    if args.steps < 1:
-        raise UserError(f"--steps must be at least 1, not {args.steps}")
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise UserError(f"--steps must be 1 to {MAX_STEPS}, not {args.steps}")
     if args.tol < 0:
         raise UserError(f"--tol must be >= 0, not {args.tol}")
     scale, types = _parse_scale(args.scale), _parse_types(args.types)
@@ -102,13 +126,14 @@ def _compress(args: argparse.Namespace) -> int:
     from .files import compress_files
     from .models import load_model
 
-    if args.steps < 1:
-        raise UserError(f"--steps must be at least 1, not {args.steps}")
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise UserError(f"--steps must be 1 to {MAX_STEPS}, not {args.steps}")
     if not args.bound > 0:
         raise UserError(f"--bound must be a positive distance in A, not {args.bound}")
     scale, types = _parse_scale(args.scale), _parse_types(args.types)
     model = load_model(args.model)
     inputs = [Path(p) for p in args.inputs]
+    _output_names(inputs[:1], args.output)
     frames = compress_files(inputs, Path(args.output), model, args.bound, args.steps, args.tol, scale, types, not args.quiet)
     size = Path(args.output).stat().st_size
     print(f"{len(inputs)} input(s) -> {args.output}: {frames} frame(s), {size:,} bytes, bound {args.bound} A")
@@ -126,6 +151,7 @@ def _decompress(args: argparse.Namespace) -> int:
         raise UserError(
             f"{source}: not an lmp-denoise compressed trajectory (written by 'lmp-denoise compress' or fix denoise/write)"
         )
+    _check_writable(Path(args.output))
     kind = args.format or ("extxyz" if Path(args.output).suffix in (".xyz", ".extxyz") else "dump")
     try:
         frames, damage = decompress_file(source, Path(args.output), kind, args.salvage)
@@ -140,11 +166,24 @@ def _decompress(args: argparse.Namespace) -> int:
 
 def _output_names(inputs: list[Path], output: str) -> list[Path]:
     out = Path(output)
+    missing = [str(p) for p in inputs if not p.is_file()]
+    if missing:
+        raise UserError(f"no such input file: {', '.join(missing)}")
     if len(inputs) == 1 and not out.is_dir():
+        _check_writable(out)
         return [out]
     if not out.is_dir():
         raise UserError(f"with several inputs, -o must be an existing directory, not '{output}'")
-    return [out / p.name for p in inputs]
+    names = [p.name for p in inputs]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        raise UserError(
+            f"several inputs are named {', '.join(clashes)}: their outputs in {out} would overwrite each other;"
+            " denoise them into different folders"
+        )
+    targets = [out / n for n in names]
+    _check_writable(targets[0])
+    return targets
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -323,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # a killed run (SIGTERM) unwinds like Ctrl-C: temporary outputs are removed, inputs untouched
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     try:
         return args.run(args)
     except (UserError, ModelFileError, SnapshotError, StructureError, MissingExtraError, CompressedFileError) as err:

@@ -79,6 +79,7 @@ def species_indices(atoms: Atoms, model: LoadedModel, types: dict[int, int | str
 # the model was trained at one volume per atom (+-3% jitter): inputs are mapped onto it, but a
 # factor outside this range means the scale is wrong, not that the structure is unusual
 SCALE_RANGE = (0.5, 2.0)
+MAX_STEPS = 1000  # moves stop changing after a few tens of iterations; more is a typo, not a request
 
 
 class Denoiser:
@@ -144,8 +145,8 @@ def denoise(
     movable: np.ndarray | None = None,
 ) -> DenoiseResult:
     """Up to ``steps`` iterations of r <- r - g(r); stop once the largest move is below ``tol`` (A)."""
-    if steps < 1:
-        raise StructureError(f"steps must be at least 1, not {steps}")
+    if not 1 <= steps <= MAX_STEPS:
+        raise StructureError(f"steps must be 1 to {MAX_STEPS} (moves stop changing after a few tens), not {steps}")
     run = Denoiser(atoms, model, scale, types, movable)
     while run.iterations < steps:
         if run.step() < tol:

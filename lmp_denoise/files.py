@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from .denoise import denoise
+from .denoise import DenoiseResult, denoise
 from .io import atomic_output, detect_format, read_dump, read_extxyz, write_dump_frame, write_extxyz
 from .modelfile import LoadedModel
 from .scale import StructureError
@@ -43,13 +45,14 @@ def denoise_file(
         with open(part, "w") if size > 1 else atomic_output(target) as handle:
             mine = None if size == 1 else (lambda index: index % size == rank)
             reader = read_dump(source, mine) if kind == "lammps-dump" else read_extxyz(source)
-            bar = tqdm(reader, desc=source.name, unit="frame", disable=None if progress and rank == 0 else True)
-            for number, frame in enumerate(bar):
+            log = FrameLog(source.name, progress and rank == 0)
+            for number, frame in enumerate(log.wrap(reader)):
                 frames += 1
                 if number % size != rank:
                     continue
                 start = handle.tell() if size > 1 else 0
-                _denoise_frame(frame, kind, handle, model, steps, tol, scale, types, f"{source}, frame {number + 1}")
+                result = _denoise_frame(frame, kind, handle, model, steps, tol, scale, types, f"{source}, frame {number + 1}")
+                log.frame(number, result)
                 if size > 1:
                     pieces.append((number, start, handle.tell() - start))
     except (StructureError, ValueError) as err:
@@ -63,7 +66,40 @@ def denoise_file(
     return frames
 
 
-def _denoise_frame(frame, kind, handle, model, steps, tol, scale, types, where: str) -> None:
+class FrameLog:
+    """Progress of a file: a tqdm bar on a terminal (with the last frame's summary), else one
+    plain line per frame (frame, atoms, iterations, largest move, scale, atoms/s) for batch logs."""
+
+    def __init__(self, name: str, enabled: bool) -> None:
+        self.name, self.enabled = name, enabled
+        self.terminal = enabled and sys.stderr.isatty()
+        self.bar = None
+        self.start = time.perf_counter()
+        self.work = 0  # atom-iterations so far
+
+    def wrap(self, frames):
+        if self.terminal:
+            self.bar = tqdm(frames, desc=self.name, unit="frame")
+            return self.bar
+        return frames
+
+    def frame(self, number: int, result: DenoiseResult) -> None:
+        if not self.enabled:
+            return
+        self.work += len(result.atoms) * result.iterations
+        summary = f"{result.iterations} it, largest move {result.max_move:.3g} A, scale {result.scale:.3f}"
+        if self.bar is not None:
+            self.bar.set_postfix_str(summary)
+            return
+        rate = self.work / max(1e-9, time.perf_counter() - self.start)
+        print(
+            f"{self.name}: frame {number + 1}, {len(result.atoms)} atoms, {summary}, {rate:,.0f} atom-iterations/s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _denoise_frame(frame, kind, handle, model, steps, tol, scale, types, where: str) -> DenoiseResult:
     atoms = frame.to_atoms() if kind == "lammps-dump" else frame
     try:
         result = denoise(atoms, model, steps=steps, tol=tol, scale=scale, types=types)
@@ -73,6 +109,7 @@ def _denoise_frame(frame, kind, handle, model, steps, tol, scale, types, where: 
         frame.with_positions(result.atoms.positions, result.displacement).write(handle)
     else:
         write_extxyz(handle, result.atoms, result.displacement)
+    return result
 
 
 def _join_parts(comm, target: Path, part: Path, pieces: list, error: str | None) -> None:

@@ -62,7 +62,12 @@ class DumpFrame:
         return self.bounds.shape[1] == 3
 
     def box(self) -> tuple[np.ndarray, np.ndarray]:
-        """Origin and cell vectors (rows), undoing LAMMPS's bounding-box convention for tilts."""
+        """Origin and cell vectors (rows), undoing LAMMPS's bounding-box convention for tilts.
+
+        General triclinic dumps ('ITEM: BOX BOUNDS abc origin') list each edge vector and one
+        origin component per row."""
+        if self.bounds.shape[1] == 4:
+            return self.bounds[:, 3].copy(), self.bounds[:, :3].copy()
         lo, hi = self.bounds[:, 0].copy(), self.bounds[:, 1].copy()
         xy = xz = yz = 0.0
         if self.triclinic:
@@ -83,15 +88,19 @@ class DumpFrame:
     def to_atoms(self) -> Atoms:
         origin, cell = self.box()
         index, scaled = self._position_columns()
-        values = self.tokens[:, index].astype(np.float64)
+        try:
+            values = self.tokens[:, index].astype(np.float64)
+            types = self.tokens[:, self.columns.index("type")].astype(int) if "type" in self.columns else 1
+            ids = self.tokens[:, self.columns.index("id")].astype(np.int64) if "id" in self.columns else None
+        except ValueError:
+            raise SnapshotError(f"timestep {self.header[1]}: non-numeric id, type or position values") from None
         positions = values @ cell + origin if scaled else values
-        types = self.tokens[:, self.columns.index("type")].astype(int) if "type" in self.columns else 1
         atoms = Atoms(
             numbers=np.ones(len(values), int) * types, positions=positions, cell=cell, pbc=[b == "pp" for b in self.boundary]
         )
         atoms.info["origin"] = origin
-        if "id" in self.columns:
-            atoms.arrays["id"] = self.tokens[:, self.columns.index("id")].astype(np.int64)
+        if ids is not None:
+            atoms.arrays["id"] = ids
         return atoms
 
     def with_positions(self, positions: np.ndarray, displacement: np.ndarray) -> DumpFrame:
@@ -162,6 +171,8 @@ def _read_frame(first: str, number: int, lines, path: Path, parse: bool = True) 
     header += [box_line, *rows]
     try:
         bounds = np.array([[float(v) for v in r.split()] for r in rows])
+        if bounds.shape[1] != (4 if "abc" in words else 3 if "xy" in words else 2):
+            raise ValueError
     except ValueError:
         raise SnapshotError(f"{path}: bad box bounds in the frame starting at line {number}") from None
     atoms_line = take("ATOMS")
@@ -190,7 +201,10 @@ def default_file_mode() -> int:
 def atomic_output(path: str | Path, mode: str = "wt"):
     """A handle to a temporary file that replaces ``path`` only when the block succeeds."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise SnapshotError(f"cannot write {path}: {err.strerror}") from None
     os.close(fd)
     tmp = Path(tmp)
     try:

