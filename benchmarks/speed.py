@@ -37,15 +37,20 @@ from lmp_denoise.nn.inference import Evaluator
 BIN = Path(sys.executable).parent
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 
-# hot fcc Cu (Mishin EAM) near 0.8 Tm; the compute is defined from the start, so the MD pays for
-# the ghost shell it needs, as in a production run
-LAMMPS_SETUP = """
+CU_LATTICE = """
 units metal
 lattice fcc 3.615
 region box block 0 {n} 0 {n} 0 {n}
 create_box 1 box
 create_atoms 1 box
 mass 1 63.546
+"""
+
+# hot fcc Cu (Mishin EAM) near 0.8 Tm; the compute is defined from the start, so the MD pays for
+# the ghost shell it needs, as in a production run
+LAMMPS_SETUP = (
+    CU_LATTICE
+    + """
 pair_style eam/alloy
 pair_coeff * * Cu_mishin1.eam.alloy Cu
 velocity all create 2000 4928459 loop geom
@@ -55,15 +60,12 @@ thermo_style custom step temp
 thermo 1000
 run 100
 """
+)
 
 # the scaling curve: a noisy lattice without forces (no MD needed to time the compute)
-NOISY_LATTICE = """
-units metal
-lattice fcc 3.615
-region box block 0 {n} 0 {n} 0 {n}
-create_box 1 box
-create_atoms 1 box
-mass 1 63.546
+NOISY_LATTICE = (
+    CU_LATTICE
+    + """
 displace_atoms all random 0.25 0.25 0.25 77 units box
 pair_style zero 5.0
 pair_coeff * *
@@ -71,6 +73,7 @@ compute dn all denoise fcc-bcc-hcp 8
 thermo_style custom step temp
 run 0
 """
+)
 
 # run inside LAMMPS's Python module (under mpirun for several ranks): wall times of MD steps and
 # of 'run 0' with and without the compute in the thermo output, in one LAMMPS instance

@@ -89,26 +89,13 @@ DenoiseModel::DenoiseModel(const std::string &path, const std::string &device, i
   } catch (std::exception &e) {
     throw std::runtime_error("'" + path + "' holds no tabulated network; re-export it with lmp-denoise");
   }
-  auto &t = impl_->tables;
   if (buffers.size() != 9 || buffers[0].dim() != 2 || buffers[1].dim() != 4 || buffers[2].dim() != 4)
     throw std::runtime_error("'" + path + "' has network tables of unexpected shapes; re-export it");
-  t.channels = static_cast<int>(buffers[0].size(1));
-  t.species = static_cast<int>(buffers[0].size(0));
-  t.layers = static_cast<int>(buffers[1].size(0));
-  t.intervals = static_cast<int>(buffers[2].size(1));
-  t.cutoff = static_cast<float>(info_.cutoff);
+  const auto t = lmp_denoise::make_tables(buffers, info_.cutoff);
   if (4 * t.channels != info_.feature_size || t.layers != info_.num_layers ||
       t.species != static_cast<int>(info_.species.size()) || buffers[2].size(3) != 5 * t.channels)
     throw std::runtime_error("'" + path + "' network tables do not match its metadata; re-export it");
-  t.embedding = buffers[0].data_ptr<float>();
-  t.linear_in = buffers[1].data_ptr<float>();
-  t.spline = buffers[2].data_ptr<float>();
-  t.quadrupole = buffers[3].data_ptr<float>();
-  t.linear_out_scalar = buffers[4].data_ptr<float>();
-  t.linear_out_vector = buffers[5].data_ptr<float>();
-  t.gate_constants = buffers[6].data_ptr<float>();
-  t.residual = buffers[7].data_ptr<float>();
-  t.readout = buffers[8].data_ptr<float>();
+  impl_->tables = t;
   impl_->buffers = std::move(buffers);
   if (impl_->device.is_cuda()) impl_->module.to(impl_->device);
 }

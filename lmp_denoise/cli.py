@@ -229,6 +229,22 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _denoising_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that denoises: model, K, tol, scale, type map, quiet."""
+    parser.add_argument("--model", default="fcc-bcc-hcp", help="model file or shipped model name (default: %(default)s)")
+    parser.add_argument(
+        "--steps", type=int, default=8, help=f"largest number of iterations K, 1-{MAX_STEPS} (default: %(default)s)"
+    )
+    parser.add_argument("--tol", type=float, default=0.0, help="stop once the largest move is below T, A (default: %(default)s)")
+    parser.add_argument(
+        "--scale",
+        default="auto",
+        help="'auto' (local volume per atom) or the nearest-neighbour distance D in A (default: %(default)s)",
+    )
+    parser.add_argument("--types", help="TYPE:SPECIES,... atom types to model species, by name or index (multi-species models)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lmp-denoise",
@@ -279,16 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     den.add_argument("inputs", nargs="+", metavar="INPUT", help="LAMMPS text dump (optionally .gz) or extxyz file")
     den.add_argument("-o", "--output", required=True, help="output file, or a directory for several inputs")
-    den.add_argument("--model", default="fcc-bcc-hcp", help="shipped model name or model file (default: %(default)s)")
-    den.add_argument("--steps", type=int, default=8, help="largest number of iterations K (default: %(default)s)")
-    den.add_argument("--tol", type=float, default=0.0, help="stop once the largest move is below T, A (default: %(default)s)")
-    den.add_argument(
-        "--scale",
-        default="auto",
-        help="'auto' (local volume per atom) or the nearest-neighbour distance D in A (default: %(default)s)",
-    )
-    den.add_argument("--types", help="TYPE:SPECIES,... atom types to model species, by name or index (multi-species models)")
-    den.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _denoising_options(den)
     den.set_defaults(run=_denoise)
 
     ev = sub.add_parser(
@@ -312,13 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comp.add_argument("inputs", nargs="+", metavar="INPUT", help="LAMMPS text dump (optionally .gz) or extxyz file")
     comp.add_argument("-o", "--output", required=True, help="compressed trajectory to write (any name)")
-    comp.add_argument("--model", default="fcc-bcc-hcp", help="shipped model name or model file (default: %(default)s)")
-    comp.add_argument("--steps", type=int, default=8, help="largest number of iterations K (default: %(default)s)")
-    comp.add_argument("--tol", type=float, default=0.0, help="stop once the largest move is below T, A (default: %(default)s)")
     comp.add_argument("--bound", type=float, default=0.02, help="largest error of a stored coordinate, A (default: %(default)s)")
-    comp.add_argument("--scale", default="auto", help="'auto' or the nearest-neighbour distance D in A (default: %(default)s)")
-    comp.add_argument("--types", help="TYPE:SPECIES,... atom types to model species, by name or index (multi-species models)")
-    comp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _denoising_options(comp)
     comp.set_defaults(run=_compress)
 
     dec = sub.add_parser(

@@ -153,24 +153,26 @@ def test_compress_decompress_round_trip_and_foreign_files(tmp_path):
     assert len(foreign.stderr.strip().splitlines()) == 1
 
 
-def test_encoder_keeps_the_bound_under_box_breathing_and_drift(tmp_path):
-    atoms = supercell("bcc", 300)
-    encoder = Encoder(0.05)
-    path = tmp_path / "t.ldz"
-    rng = np.random.default_rng(0)
-    truth = []
+def encode_file(path, bound, frames) -> None:
+    """Frames (ids, types, positions, |displacement|, cell) through the Python encoder into ``path``."""
+    encoder = Encoder(bound)
     with open(path, "wb") as handle:
         handle.write(file_header())
-        for step in range(60):
-            stretch = 1.0 + 0.004 * np.sin(step / 3.0)
-            cell = atoms.cell.array * stretch
-            positions = atoms.positions * stretch + 0.3 * step + rng.normal(0, 0.03, atoms.positions.shape)
-            truth.append(positions)
-            ids = np.arange(1, len(atoms) + 1)
-            handle.write(
-                encoder.encode(step, ids, np.ones(len(atoms)), positions, np.zeros(len(atoms)), np.zeros(3), cell, [True] * 3)
-            )
-    for frame, expected in zip(read(path), truth, strict=True):
+        for step, (ids, types, positions, displacement, cell) in enumerate(frames):
+            handle.write(encoder.encode(step, ids, types, positions, displacement, np.zeros(3), cell, [True] * 3))
+
+
+def test_encoder_keeps_the_bound_under_box_breathing_and_drift(tmp_path):
+    atoms = supercell("bcc", 300)
+    rng = np.random.default_rng(0)
+    ids, truth, frames = np.arange(1, len(atoms) + 1), [], []
+    for step in range(60):
+        stretch = 1.0 + 0.004 * np.sin(step / 3.0)
+        positions = atoms.positions * stretch + 0.3 * step + rng.normal(0, 0.03, atoms.positions.shape)
+        truth.append(positions)
+        frames.append((ids, np.ones(len(atoms)), positions, np.zeros(len(atoms)), atoms.cell.array * stretch))
+    encode_file(tmp_path / "t.ldz", 0.05, frames)
+    for frame, expected in zip(read(tmp_path / "t.ldz"), truth, strict=True):
         assert np.abs(wrapped(frame.positions - expected, frame.cell, frame.periodic)).max() <= 0.05 + 1e-9
 
 
@@ -179,23 +181,19 @@ def test_atoms_lost_or_added_and_periodic_keyframes(tmp_path, monkeypatch):
 
     monkeypatch.setattr(compression, "KEYFRAME_EVERY", 3)
     atoms = supercell("fcc", 256)
-    encoder = Encoder(0.02)
-    path = tmp_path / "t.ldz"
     rng = np.random.default_rng(1)
-    truth = []
-    with open(path, "wb") as handle:
-        handle.write(file_header())
-        for step in range(8):
-            keep = np.ones(len(atoms), bool)
-            if step in (3, 4):
-                keep[rng.choice(len(atoms), 5, replace=False)] = False  # atoms leave, then come back
-            ids = np.arange(1, len(atoms) + 1)[keep][::-1]  # any order: the file sorts by id
-            positions = (atoms.positions + rng.normal(0, 0.05, atoms.positions.shape))[keep][::-1]
-            types = np.where(ids % 2, 1, 2)
-            truth.append((ids, types, positions))
-            cell = atoms.cell.array
-            handle.write(encoder.encode(step, ids, types, positions, np.full(len(ids), 0.7), np.zeros(3), cell, [True] * 3))
-    frames = list(read(path))
+    truth, frames = [], []
+    for step in range(8):
+        keep = np.ones(len(atoms), bool)
+        if step in (3, 4):
+            keep[rng.choice(len(atoms), 5, replace=False)] = False  # atoms leave, then come back
+        ids = np.arange(1, len(atoms) + 1)[keep][::-1]  # any order: the file sorts by id
+        positions = (atoms.positions + rng.normal(0, 0.05, atoms.positions.shape))[keep][::-1]
+        types = np.where(ids % 2, 1, 2)
+        truth.append((ids, types, positions))
+        frames.append((ids, types, positions, np.full(len(ids), 0.7), atoms.cell.array))
+    encode_file(tmp_path / "t.ldz", 0.02, frames)
+    frames = list(read(tmp_path / "t.ldz"))
     assert [len(f.ids) for f in frames] == [256, 256, 256, 251, 251, 256, 256, 256]
     for frame, (ids, types, positions) in zip(frames, truth, strict=True):
         order = np.argsort(ids)

@@ -12,6 +12,7 @@
 #define LMP_DENOISE_KERNEL_H
 
 #include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
 
 #include <algorithm>
 #include <cmath>
@@ -53,6 +54,27 @@ struct NetTables {
   const float *residual = nullptr;             // (L)
   const float *readout = nullptr;              // (C, 1)
 };
+
+// the kernel's view of a TabulatedNet: its tables() in order, float32, contiguous, on the CPU
+inline NetTables make_tables(const std::vector<at::Tensor> &b, double cutoff)
+{
+  NetTables t;
+  t.channels = static_cast<int>(b[0].size(1));
+  t.species = static_cast<int>(b[0].size(0));
+  t.layers = static_cast<int>(b[1].size(0));
+  t.intervals = static_cast<int>(b[2].size(1));
+  t.cutoff = static_cast<float>(cutoff);
+  t.embedding = b[0].data_ptr<float>();
+  t.linear_in = b[1].data_ptr<float>();
+  t.spline = b[2].data_ptr<float>();
+  t.quadrupole = b[3].data_ptr<float>();
+  t.linear_out_scalar = b[4].data_ptr<float>();
+  t.linear_out_vector = b[5].data_ptr<float>();
+  t.gate_constants = b[6].data_ptr<float>();
+  t.residual = b[7].data_ptr<float>();
+  t.readout = b[8].data_ptr<float>();
+  return t;
+}
 
 inline void embed(const NetTables &t, const int64_t *species, int64_t n, float *h)
 {

@@ -9,25 +9,11 @@ namespace {
 
 lmp_denoise::NetTables tables(const std::vector<torch::Tensor> &b, double cutoff)
 {
+  TORCH_CHECK(b.size() == 9, "a TabulatedNet has 9 tables");
   for (const auto &t : b)
     TORCH_CHECK(t.scalar_type() == torch::kFloat32 && t.is_contiguous() && t.device().is_cpu(),
                 "network buffers must be contiguous float32 CPU tensors");
-  lmp_denoise::NetTables t;
-  t.channels = static_cast<int>(b[0].size(1));
-  t.species = static_cast<int>(b[0].size(0));
-  t.layers = static_cast<int>(b[1].size(0));
-  t.intervals = static_cast<int>(b[2].size(1));
-  t.cutoff = static_cast<float>(cutoff);
-  t.embedding = b[0].data_ptr<float>();
-  t.linear_in = b[1].data_ptr<float>();
-  t.spline = b[2].data_ptr<float>();
-  t.quadrupole = b[3].data_ptr<float>();
-  t.linear_out_scalar = b[4].data_ptr<float>();
-  t.linear_out_vector = b[5].data_ptr<float>();
-  t.gate_constants = b[6].data_ptr<float>();
-  t.residual = b[7].data_ptr<float>();
-  t.readout = b[8].data_ptr<float>();
-  return t;
+  return lmp_denoise::make_tables(b, cutoff);
 }
 
 torch::Tensor embed(const std::vector<torch::Tensor> &buffers, double cutoff, const torch::Tensor &species)
