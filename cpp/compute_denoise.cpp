@@ -278,8 +278,8 @@ void ComputeDenoise::init()
     // no common crystal or liquid has a nearest-neighbour distance above the close-packed one at
     // its volume; vacuum only enlarges vbox, and the list's skin adds room for compression
     const double d_bound = Scale::close_packed_distance(vbox) / SCALE_SLACK;
-    density_cutoff = std::max((Scale::SPHERE_RADIUS + Scale::SMOOTHING) * d_bound,
-                              Scale::FIRST_SEARCH * std::cbrt(vbox));
+    const auto &recipe = info.scale_recipe;
+    density_cutoff = std::max((recipe.sphere_radius + recipe.smoothing) * d_bound, recipe.first_search * std::cbrt(vbox));
   }
   const double pair_cutoff = std::max(list_cutoff, density_cutoff);
   const double ghost_needed = pair_cutoff + neighbor->skin;
@@ -331,7 +331,8 @@ double ComputeDenoise::auto_scale()
 {
   const int nlocal = atom->nlocal;
   const double vbox = box_volume_per_atom();
-  const double first = Scale::FIRST_SEARCH * std::cbrt(vbox);
+  const auto &recipe = model->info().scale_recipe;
+  const double first = recipe.first_search * std::cbrt(vbox);
   const double inf = std::numeric_limits<double>::infinity();
   std::vector<double> nearest(nlocal, inf);
   for_each_local_pair(pairs, [&](int i, double r) {
@@ -346,10 +347,10 @@ double ComputeDenoise::auto_scale()
                "use 'scale D' with the nearest-neighbour distance D");
   const double closest = *std::min_element(all_nearest.begin(), all_nearest.end());
   const double d = Scale::median(all_nearest);
-  if (closest < Scale::OVERLAP_FRACTION * d)
+  if (closest < recipe.overlap_fraction * d)
     error->all(FLERR, "Compute denoise: two atoms overlap (distance {:.4g} vs typical {:.4g}); "
                "remove duplicate atoms", closest, d);
-  const double radius = Scale::SPHERE_RADIUS * d, width = Scale::SMOOTHING * d;
+  const double radius = recipe.sphere_radius * d, width = recipe.smoothing * d;
   if (radius + width > density_cutoff + neighbor->skin)
     error->all(FLERR, "Compute denoise: the nearest-neighbour distance ({:.4g}) grew beyond what "
                "the neighbour list was set up for; use 'scale D' or start a new run", d);

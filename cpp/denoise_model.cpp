@@ -52,6 +52,11 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
     info.species = meta.at("species").get<std::vector<std::string>>();
     info.dtype = meta.at("dtype").get<std::string>();
     info.feature_size = meta.at("network").at("feature_size").get<int>();
+    const auto &recipe = meta.at("scale_recipe");
+    info.scale_recipe.sphere_radius = recipe.at("sphere_radius").get<double>();
+    info.scale_recipe.smoothing = recipe.at("smoothing").get<double>();
+    info.scale_recipe.first_search = recipe.at("first_search").get<double>();
+    info.scale_recipe.overlap_fraction = recipe.at("overlap_fraction").get<double>();
   } catch (std::exception &e) {
     throw std::runtime_error("'" + path + "' metadata is incomplete (" + e.what() + "); re-export the model");
   }

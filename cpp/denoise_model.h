@@ -6,6 +6,8 @@
 #ifndef LMP_DENOISE_MODEL_H
 #define LMP_DENOISE_MODEL_H
 
+#include "denoise_scale.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +22,7 @@ struct DenoiseModelInfo {
   int num_layers = 0;               // message-passing layers
   double reference_volume = 0.0;    // volume per atom of the training lattices (A^3)
   int feature_size = 0;             // floats per atom exchanged between layers
+  DenoiseScale::Recipe scale_recipe;    // constants of the automatic scale
   std::vector<std::string> species;
   std::string dtype;
 };

@@ -1,8 +1,9 @@
 /* -*- c++ -*- ----------------------------------------------------------
    lmp-denoise: the automatic length scale, the same recipe as lmp_denoise/scale.py.
-   Per atom, a smoothed count of neighbours within SPHERE_RADIUS x d (d = median nearest-neighbour
-   distance, cosine window of half-width SMOOTHING x d) gives a local density; the volume per
-   atom is the window volume over the median count.
+   Per atom, a smoothed count of neighbours within sphere_radius x d (d = median nearest-neighbour
+   distance, cosine window of half-width smoothing x d) gives a local density; the volume per
+   atom is the window volume over the median count. The constants come from the model file
+   ('scale_recipe' in its metadata), the one place Python and the plugin read them from.
 ------------------------------------------------------------------------- */
 
 #ifndef LMP_DENOISE_SCALE_H
@@ -13,10 +14,12 @@
 namespace LAMMPS_NS {
 namespace DenoiseScale {
 
-  constexpr double SPHERE_RADIUS = 1.8;
-  constexpr double SMOOTHING = 0.8;
-  constexpr double FIRST_SEARCH = 1.6;    // x (box volume per atom)^(1/3): nearest-neighbour search
-  constexpr double OVERLAP_FRACTION = 0.3;
+  struct Recipe {
+    double sphere_radius = 0.0;       // x d
+    double smoothing = 0.0;           // x d
+    double first_search = 0.0;        // x (box volume per atom)^(1/3): nearest-neighbour search
+    double overlap_fraction = 0.0;    // pairs closer than this x d are overlapping atoms
+  };
 
   double window(double r, double radius, double width);
   double window_volume(double radius, double width, int samples = 4000);

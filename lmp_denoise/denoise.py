@@ -36,7 +36,7 @@ def length_scale(atoms: Atoms, model: LoadedModel, scale: str | float = "auto") 
     ``scale`` is "auto" or the system's nearest-neighbour distance D (close-packed equivalent).
     """
     if scale == "auto":
-        volume = volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc)
+        volume = volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc, model.scale_recipe)
         return (model.reference_volume / volume) ** (1.0 / 3.0)
     distance = float(scale)
     if not distance > 0.0:
@@ -105,7 +105,7 @@ class Denoiser:
                 f" {low}-{high}): --scale is the nearest-neighbour distance in A, or use --scale auto"
             )
         if scale != "auto":  # 'auto' found the typical distance itself and checked for overlaps
-            volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc)
+            volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc, self.model.scale_recipe)
         self.species = torch.from_numpy(species_indices(atoms, self.model, types))
         self.mask = np.ones(len(atoms), bool) if movable is None else np.asarray(movable, bool)
         self.positions = atoms.positions.astype(np.float64).copy()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .io import default_file_mode
+from .scale import RECIPE, ScaleRecipe
 
 if TYPE_CHECKING:
     from .nn.network import DenoiserNet
@@ -61,6 +62,11 @@ class LoadedModel:
         return list(self.metadata["species"])
 
     @property
+    def scale_recipe(self) -> ScaleRecipe:
+        """Constants of the automatic scale (files of format 1 carry none: this version's)."""
+        return ScaleRecipe(**self.metadata["scale_recipe"]) if "scale_recipe" in self.metadata else RECIPE
+
+    @property
     def dtype(self) -> torch.dtype:
         return getattr(torch, self.metadata["dtype"])
 
@@ -88,6 +94,7 @@ def save(net: DenoiserNet, metadata: dict, path: str | Path, intervals: int = DE
     scripted = torch.jit.script(tabulated)
     info = {
         "format_version": FORMAT_VERSION,
+        "scale_recipe": RECIPE.as_dict(),
         **metadata,
         "config": net.config.as_dict(),
         "network": {"kind": "tabulated", "intervals": intervals, "feature_size": tabulated.feature_size()},
@@ -130,7 +137,8 @@ def load(path: str | Path, device: str = "cpu") -> LoadedModel:
             f"'{path}' has model format version {version}, this lmp-denoise reads versions 1 and"
             f" {FORMAT_VERSION}: re-export the model with this version"
         )
-    missing = [k for k in REQUIRED_KEYS if k not in metadata]
+    required = REQUIRED_KEYS + (("scale_recipe",) if version == FORMAT_VERSION else ())
+    missing = [k for k in required if k not in metadata]
     if missing:
         raise ModelFileError(f"'{path}' metadata lacks {missing}; re-export the model")
     if version == 1:  # the file holds the e3nn network itself: tabulate it in memory

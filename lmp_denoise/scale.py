@@ -3,22 +3,35 @@
 Per atom, a smoothed count of neighbours inside a sphere of radius 1.8 d (d = median
 nearest-neighbour distance, smoothing width 0.8 d) gives a local density; the median over atoms
 ignores surfaces, vacuum and a minority phase. On perfect fcc, bcc and hcp the estimate is within
-0.5% of the true volume, on all seven reference lattices within 4%, hot or cold. The LAMMPS
-compute implements the same recipe (cpp/denoise_scale.cpp); keep the two in step.
+0.5% of the true volume, on all seven reference lattices within 4%, hot or cold. The constants
+(``ScaleRecipe``) are written into every model file, and Python and the LAMMPS compute
+(cpp/denoise_scale.cpp) read them from there; a test checks both give the same scale.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .neighbors import pair_distances
 
-SPHERE_RADIUS = 1.8  # in units of the median nearest-neighbour distance
-SMOOTHING = 0.8
-OVERLAP_FRACTION = 0.3  # pairs closer than this x median nn distance are overlapping atoms
 PAIR_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ScaleRecipe:
+    sphere_radius: float = 1.8  # x the median nearest-neighbour distance d
+    smoothing: float = 0.8  # x d, half-width of the cosine window
+    first_search: float = 1.6  # x (box volume per atom)^(1/3): nearest-neighbour search
+    overlap_fraction: float = 0.3  # pairs closer than this x d are overlapping atoms
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+RECIPE = ScaleRecipe()  # written into new model files; runtimes read it back from the file
 
 
 class StructureError(ValueError):
@@ -43,15 +56,15 @@ def window_volume(radius: float, width: float, samples: int = 4000) -> float:
     return float(h / 3.0 * np.dot(weights, f))
 
 
-def first_search_radius(positions: np.ndarray, cell: np.ndarray) -> float:
-    """Radius searched for each atom's nearest neighbour: 1.6 x (box volume per atom)^(1/3).
+def first_search_radius(positions: np.ndarray, cell: np.ndarray, recipe: ScaleRecipe = RECIPE) -> float:
+    """Radius searched for each atom's nearest neighbour: first_search x (box volume per atom)^(1/3).
 
     A box with vacuum only makes it larger. Atoms with no neighbour inside are left out.
     """
     volume = abs(float(np.linalg.det(cell)))
     if volume < 1e-9:  # no box given: the bounding box of the atoms
         volume = float(np.prod(np.maximum(np.ptp(positions, axis=0), 1.0)))
-    return 1.6 * (volume / len(positions)) ** (1.0 / 3.0)
+    return recipe.first_search * (volume / len(positions)) ** (1.0 / 3.0)
 
 
 def check_positions(positions: np.ndarray) -> None:
@@ -62,30 +75,30 @@ def check_positions(positions: np.ndarray) -> None:
         raise StructureError(f"atom {bad} has a NaN or infinite position; fix the input coordinates")
 
 
-def nearest_neighbour_distances(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
+def nearest_neighbour_distances(positions: np.ndarray, cell: np.ndarray, pbc, recipe: ScaleRecipe = RECIPE) -> np.ndarray:
     """Distance from each atom to its nearest neighbour (inf where none is close)."""
-    pairs = pair_distances(positions, cell, pbc, first_search_radius(positions, cell))
+    pairs = pair_distances(positions, cell, pbc, first_search_radius(positions, cell, recipe))
     nearest = np.full(len(positions), np.inf)
     np.minimum.at(nearest, pairs.i, pairs.distance)
     np.minimum.at(nearest, pairs.j, pairs.distance)
     return nearest
 
 
-def volume_per_atom(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray) -> float:
+def volume_per_atom(positions: np.ndarray, cell: np.ndarray, pbc, recipe: ScaleRecipe = RECIPE) -> float:
     """Volume per atom of the dense part of the system, in the input's units."""
     check_positions(positions)
-    nearest = nearest_neighbour_distances(positions, cell, pbc)
+    nearest = nearest_neighbour_distances(positions, cell, pbc, recipe)
     finite = nearest[np.isfinite(nearest)]
     if len(finite) == 0:
         raise StructureError("no two atoms are close enough to estimate a length scale; use --scale D")
     d = float(np.median(finite))
-    if finite.min() < OVERLAP_FRACTION * d:
+    if finite.min() < recipe.overlap_fraction * d:
         i = int(np.argmin(nearest))
         raise StructureError(
             f"atom {i} overlaps a neighbour (distance {finite.min():.3g} vs typical {d:.3g}); "
             "remove duplicate atoms from the input"
         )
-    radius, width = SPHERE_RADIUS * d, SMOOTHING * d
+    radius, width = recipe.sphere_radius * d, recipe.smoothing * d
     pairs = pair_distances(positions, cell, pbc, radius + width)
     count = np.ones(len(positions))
     for start in range(0, len(pairs.distance), PAIR_CHUNK):  # bounded temporaries, whatever the size

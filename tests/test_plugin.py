@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+import torch
 from conftest import dump_columns, run_lammps
 
 from lmp_denoise.denoise import denoise
 from lmp_denoise.io import read_dump
 from lmp_denoise.lattices import REFERENCE_VOLUME
+from lmp_denoise.modelfile import METADATA_NAME, NETWORK_NAME
 
 BOXES = {
     "orthogonal": ("p p p", "region box block 0 6 0 6 0 6"),
@@ -61,12 +65,15 @@ def test_same_result_for_1_to_4_ranks(box, tmp_path):
 
 @pytest.mark.parametrize("box", ["orthogonal", "triclinic", "open-z"])
 def test_compute_matches_python_denoiser(box, model, tmp_path):
-    run_lammps(crystal(box), tmp_path)
+    output = run_lammps(crystal(box), tmp_path).stdout
     frame = next(read_dump(tmp_path / "dump.out"))
     atoms = frame.to_atoms()
     lammps_result = frame.tokens[:, [frame.columns.index(f"c_dn[{k}]") for k in (1, 2, 3)]].astype(float)
-    python_result = denoise(atoms, model, steps=8).atoms.positions
-    assert np.abs(python_result - lammps_result).max() < 1e-5
+    python = denoise(atoms, model, steps=8)
+    assert np.abs(python.atoms.positions - lammps_result).max() < 1e-5
+    # one scale recipe: the compute's automatic scale (global value 4) is Python's
+    row = next(line for line in output.splitlines() if line.strip().startswith("0 "))
+    assert float(row.split()[4]) == pytest.approx(python.scale, rel=1e-6)
 
 
 def test_group_atoms_outside_are_not_moved(tmp_path):
@@ -152,3 +159,19 @@ def test_two_species_model_with_types_matches_python(tmp_path):
     assert np.abs(python.atoms.positions - lammps_result).max() < 1e-5
     assert python.scale == pytest.approx((REFERENCE_VOLUME / (5.64**3 / 8)) ** (1 / 3), rel=0.03)
     assert np.linalg.norm(python.displacement, axis=1).mean() > 0.1
+
+
+def test_scale_recipe_is_read_from_the_model_file_by_both(model, tmp_path):
+    """Change the recipe in the file only: the compute and Python both follow it, and agree."""
+    extra = {METADATA_NAME: "", NETWORK_NAME: ""}
+    module = torch.jit.load(str(model.path), _extra_files=extra)
+    meta = json.loads(extra[METADATA_NAME])
+    meta["scale_recipe"] = {**meta["scale_recipe"], "sphere_radius": 2.3, "smoothing": 0.5}
+    changed = tmp_path / "recipe.pt"
+    torch.jit.save(module, str(changed), _extra_files={METADATA_NAME: json.dumps(meta), NETWORK_NAME: extra[NETWORK_NAME]})
+    output = run_lammps(crystal("orthogonal", compute=f"compute dn all denoise {changed} 2"), tmp_path).stdout
+    row = next(line for line in output.splitlines() if line.strip().startswith("0 "))
+    atoms = next(read_dump(tmp_path / "dump.out")).to_atoms()
+    changed_scale = denoise(atoms, str(changed), steps=1).scale
+    assert float(row.split()[4]) == pytest.approx(changed_scale, rel=1e-6)
+    assert abs(changed_scale - denoise(atoms, model, steps=1).scale) > 1e-4  # the recipe really changed
