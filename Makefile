@@ -21,6 +21,7 @@ example: install
 	cd examples && ../$(BIN)/lmp -in in.cu_hot -log none
 	$(BIN)/lmp-denoise evaluate examples/cu_hot.raw.dump --expect fcc
 	$(BIN)/lmp-denoise evaluate examples/cu_hot.denoised.dump --expect fcc
+	$(BIN)/lmp-denoise evaluate examples/cu_hot.ldz --expect fcc             # the compressed trajectory
 
 test: install
 	$(BIN)/ruff check lmp_denoise tests benchmarks
