@@ -24,7 +24,7 @@ def denoise_file(
     steps: int = 8,
     tol: float = 0.0,
     scale: str | float = "auto",
-    types: dict[int, int] | None = None,
+    types: dict[int, int | str] | None = None,
     progress: bool = True,
     comm=None,
 ) -> int:
@@ -157,7 +157,7 @@ def compress_files(
     steps: int = 8,
     tol: float = 0.0,
     scale: str | float = "auto",
-    types: dict[int, int] | None = None,
+    types: dict[int, int | str] | None = None,
     progress: bool = True,
 ) -> int:
     """Denoise every frame of ``sources`` (in order) into one compressed trajectory; returns frames."""
