@@ -289,10 +289,12 @@ void ComputeDenoise::init()
                  "cutoff {:.4g}", ghost_needed, ghost_needed);
     comm->cutghostuser = ghost_needed;
     if (comm->me == 0)
-      error->warning(FLERR, "Compute denoise: raised the ghost cutoff to {:.4g} (model cutoff {:.4g} + "
-                     "margin + skin{}); set 'comm_modify cutoff {:.4g}' to silence this", ghost_needed,
-                     info.cutoff / scale_bound, density_cutoff > list_cutoff ? ", or the density sphere of scale auto" : "",
-                     ghost_needed);
+      error->warning(FLERR, "Compute denoise: raised the ghost cutoff to {:.4g} (model cutoff + margin + "
+                     "skin{}, sized for the box's volume per atom); set 'comm_modify cutoff {:.4g}' to silence "
+                     "this{}", ghost_needed, density_cutoff > list_cutoff ? ", or the density sphere of scale auto" : "",
+                     ghost_needed,
+                     user_distance > 0.0 ? "" : "; a box that is mostly vacuum makes it large: 'scale D' sizes it "
+                     "from the nearest-neighbour distance D instead");
   }
   // owned atoms' neighbours (the model's graph and the automatic scale), built only when the
   // compute runs, so MD neighbour builds do not pay for it

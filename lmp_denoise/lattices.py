@@ -20,7 +20,8 @@ _BUILDERS = {
     "hcp": lambda: bulk("X", "hcp", a=1.0, c=np.sqrt(8.0 / 3.0), orthorhombic=True),
     "sc": lambda: bulk("X", "sc", a=1.0),
     "cd": lambda: bulk("X", "diamond", a=1.0, cubic=True),
-    "hd": lambda: _hexagonal_diamond(),
+    # lonsdaleite: one-species wurtzite with ideal tetrahedra (c/a = sqrt(8/3), u = 3/8)
+    "hd": lambda: bulk("XX", "wurtzite", a=1.0, c=np.sqrt(8.0 / 3.0), u=3.0 / 8.0, orthorhombic=True),
     "rocksalt": lambda: bulk("XY", "rocksalt", a=1.0, cubic=True),
 }
 
@@ -28,28 +29,6 @@ _BUILDERS = {
 TWO_SPECIES = frozenset({"rocksalt"})
 
 LATTICES = tuple(_BUILDERS)
-
-
-def _hexagonal_diamond() -> Atoms:
-    """Lonsdaleite with ideal tetrahedra (c/a = sqrt(8/3), u = 3/8), orthorhombic cell."""
-    a, c, u = 1.0, np.sqrt(8.0 / 3.0), 3.0 / 8.0
-    hexagonal = Atoms(
-        "X4",
-        scaled_positions=[(1 / 3, 2 / 3, 0), (2 / 3, 1 / 3, 0.5), (1 / 3, 2 / 3, u), (2 / 3, 1 / 3, 0.5 + u)],
-        cell=[(a, 0, 0), (-a / 2, a * np.sqrt(3) / 2, 0), (0, 0, c)],
-        pbc=True,
-    )
-    return _orthorhombic(hexagonal)
-
-
-def _orthorhombic(hexagonal: Atoms) -> Atoms:
-    """Double a hexagonal cell into an orthogonal one (a, sqrt(3) a, c)."""
-    a1, a2, a3 = hexagonal.cell
-    supercell = hexagonal.repeat((1, 2, 1))
-    cell = np.array([a1, a1 + 2 * a2, a3])
-    supercell.set_cell(cell, scale_atoms=False)
-    supercell.wrap()
-    return supercell
 
 
 def conventional_cell(name: str, volume_per_atom: float = REFERENCE_VOLUME) -> Atoms:
