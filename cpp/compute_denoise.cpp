@@ -52,7 +52,7 @@ namespace Scale = LAMMPS_NS::DenoiseScale;
 static constexpr double DEFAULT_MARGIN = 2.0;    // A at the reference volume
 static constexpr int MAX_STEPS = 1000;            // as lmp_denoise.denoise.MAX_STEPS
 // as lmp_denoise.denoise.SCALE_RANGE: a factor outside means a wrong 'scale D', not an unusual system
-static constexpr double SCALE_RANGE[2] = {0.5, 2.0};
+static constexpr double SCALE_RANGE[2] = {0.2, 5.0};
 // the box volume per atom can undershoot the dense part's (surfaces in a tight open box, thermal
 // expansion during a run): lists and ghosts are sized for a scale this much below the box's
 static constexpr double SCALE_SLACK = 0.92;
@@ -548,6 +548,14 @@ void ComputeDenoise::compute_peratom()
   while (iterations < max_steps) {
     ++iterations;
     build_edges(scale);
+    if (iterations == 1) {
+      bigint mine = edge_neighbours.size(), all = 0;
+      MPI_Allreduce(&mine, &all, 1, MPI_LMP_BIGINT, MPI_SUM, world);
+      if (all == 0)
+        error->all(FLERR, "Compute denoise: no two atoms are within the model's cutoff ({:.4g}) at scale factor "
+                   "{:.3g}: nothing would move; 'scale D' is the nearest-neighbour distance, or use scale auto",
+                   model->info().cutoff / scale, scale);
+    }
     try {
       evaluate_network();
     } catch (std::exception &e) {

@@ -76,9 +76,10 @@ def species_indices(atoms: Atoms, model: LoadedModel, types: dict[int, int | str
     return np.array([index[t] for t in numbers], dtype=np.int64)
 
 
-# the model was trained at one volume per atom (+-3% jitter): inputs are mapped onto it, but a
-# factor outside this range means the scale is wrong, not that the structure is unusual
-SCALE_RANGE = (0.5, 2.0)
+# the model was trained at one volume per atom (+-3% jitter): inputs are mapped onto it. Metals
+# need 0.65-1.0, Lennard-Jones units (sigma = 1) ~2.3; a factor outside this range means a wrong
+# scale (a distance mistaken for a factor or the reverse), not an unusual structure
+SCALE_RANGE = (0.2, 5.0)
 MAX_STEPS = 1000  # moves stop changing after a few tens of iterations; more is a typo, not a request
 
 
@@ -120,6 +121,13 @@ class Denoiser:
         cell = self.atoms.cell.array
         if self.graph is None or not self.graph.still_valid(self.positions, self.cutoff):
             self.graph = build_graph(self.positions, cell, self.atoms.pbc, self.cutoff * (1.0 + SKIN))
+            if self.iterations == 0 and not np.any(
+                np.linalg.norm(self.graph.vectors(self.positions, cell), axis=1) < self.cutoff
+            ):
+                raise StructureError(
+                    f"no two atoms are within the model's cutoff ({self.cutoff:.3g}) at scale factor {self.factor:.3g}:"
+                    " nothing would move; --scale is the nearest-neighbour distance in A, or use --scale auto"
+                )
         move = self.evaluator.predict(self.positions, cell, self.graph, self.species, self.factor)
         if not np.all(np.isfinite(move)):
             raise StructureError("the model produced non-finite moves; check the input and the model file")

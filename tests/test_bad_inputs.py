@@ -88,6 +88,7 @@ CASES = [
     (D + ["ok.dump", "-o", "o.dump", "--scale", "big"], "--scale must be 'auto' or a positive"),
     (D + ["ok.dump", "-o", "o.dump", "--scale", "25"], "far from the training lattices"),
     (D + ["ok.dump", "-o", "o.dump", "--scale", "0.2"], "far from the training lattices"),
+    (D + ["ok.dump", "-o", "o.dump", "--scale", "1.0"], "nothing would move"),
     (D + ["ok.dump", "-o", "o.dump", "--types", "1=A"], "is not of the form TYPE:SPECIES"),
     (D + ["salt.xyz", "-o", "o.xyz", "--model", "dc3-six"], "knows 2 species (A B)"),
     (D + ["salt.xyz", "-o", "o.xyz", "--model", "dc3-six", "--types", "1:A,2:Cl"], "mapped to 'Cl'"),

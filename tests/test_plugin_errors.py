@@ -99,6 +99,11 @@ def test_two_species_model_needs_types(lmp):
     assert "knows 2 species (A B); map the 2 atom types" in message
 
 
+def test_scale_at_which_nothing_would_move(lmp):
+    message = failure(lmp, "compute dn all denoise fcc-bcc-hcp 8 scale 1.0", "thermo_style custom step c_dn[1]", "run 0")
+    assert "no two atoms are within the model's cutoff" in message and "nothing would move" in message
+
+
 def test_ghost_shell_that_cannot_be_raised(lmp):
     message = failure(
         lmp,
