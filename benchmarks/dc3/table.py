@@ -145,14 +145,16 @@ def plot_structure(data: Path, model, folder: Path) -> None:
         if path.exists():
             raw = next(iter(read_frames(path)))
             neighbours = 14 if SYSTEMS[name].lattice == "bcc" else 12
-            pairs[f"{name} {SYSTEMS[name].expect}"] = (raw, denoise(raw, model, steps=8).atoms, neighbours)
+            clean = denoise(raw, model, steps=8, types=types_for(SYSTEMS[name])).atoms
+            pairs[f"{name} {SYSTEMS[name].expect}"] = (raw, clean, neighbours)
     if pairs:
         q4q6_map(pairs, folder / "q4_q6.png")
         print(f"wrote {folder / 'q4_q6.png'}")
     liquid = data / "Al" / "T1.20" / "raw.dump.gz"
     if liquid.exists():
         raw = next(iter(read_frames(liquid)))
-        rdf_plot(raw, denoise(raw, model, steps=8).atoms, "liquid Al at 1.2 Tm", folder / "rdf_liquid.png", 8.0)
+        clean = denoise(raw, model, steps=8, types=types_for(SYSTEMS["Al"])).atoms
+        rdf_plot(raw, clean, "liquid Al at 1.2 Tm", folder / "rdf_liquid.png", 8.0)
         print(f"wrote {folder / 'rdf_liquid.png'}")
 
 
