@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from lmp_denoise.denoise import denoise
+from lmp_denoise.io import write_dump_frame
 from lmp_denoise.lattices import supercell
 from lmp_denoise.models import load_model
 from lmp_denoise.neighbors import build_graph, edges
@@ -172,15 +173,11 @@ def write_frame(path: Path, natoms: int, frames: int = 1) -> int:
     """A LAMMPS text dump of noisy fcc frames (orthogonal periodic box)."""
     atoms = noisy_fcc(natoms)
     rng = np.random.default_rng(1)
-    lengths = np.diag(atoms.cell.array)
-    ids = np.arange(1, len(atoms) + 1)
     with open(path, "w") as handle:
         for frame in range(frames):
-            positions = atoms.positions + rng.normal(0, 0.02, atoms.positions.shape)
-            handle.write(f"ITEM: TIMESTEP\n{100 * frame}\nITEM: NUMBER OF ATOMS\n{len(atoms)}\nITEM: BOX BOUNDS pp pp pp\n")
-            handle.write("".join(f"0 {length:.8f}\n" for length in lengths))
-            handle.write("ITEM: ATOMS id type x y z\n")
-            np.savetxt(handle, np.column_stack([ids, np.ones_like(ids), positions]), fmt="%d %d %.6f %.6f %.6f")
+            moved = atoms.copy()
+            moved.positions += rng.normal(0, 0.02, atoms.positions.shape)
+            write_dump_frame(handle, moved, 100 * frame, {})
     return len(atoms)
 
 

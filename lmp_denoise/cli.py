@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .compression import CompressedFileError
-from .denoise import MAX_STEPS
+from .compression import DEFAULT_BOUND, CompressedFileError
+from .denoise import MAX_STEPS, parse_type_map
 from .evaluate import MissingExtraError
 from .io import DISPLACEMENT_COLUMN, SnapshotError
 from .modelfile import ModelFileError
@@ -77,17 +77,6 @@ def _check_writable(path: Path) -> None:
         raise UserError(f"cannot write {path}: it is a folder; give a file name")
 
 
-def _parse_types(text: str | None) -> dict[int, int | str] | None:
-    """'1:Na,2:Cl' or '1:0,2:1' -> {1: 'Na', 2: 'Cl'} (atom type -> model species name or index)."""
-    if not text:
-        return None
-    try:
-        pairs = [item.split(":") for item in text.split(",")]
-        return {int(k): int(v) if v.strip().lstrip("-").isdigit() else v.strip() for k, v in pairs}
-    except ValueError:
-        raise UserError(f"--types '{text}' is not of the form TYPE:SPECIES[,TYPE:SPECIES...], e.g. 1:A,2:B or 1:0,2:1") from None
-
-
 def _parse_scale(text: str) -> str | float:
     if text == "auto":
         return text
@@ -100,16 +89,21 @@ def _parse_scale(text: str) -> str | float:
     return value
 
 
+def _denoising_settings(args: argparse.Namespace) -> tuple[str | float, dict[int, int | str] | None]:
+    """Check the options of _denoising_options; returns (scale, type map)."""
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise UserError(f"--steps must be 1 to {MAX_STEPS}, not {args.steps}")
+    if args.tol < 0:
+        raise UserError(f"--tol must be >= 0, not {args.tol}")
+    return _parse_scale(args.scale), parse_type_map(args.types)
+
+
 def _denoise(args: argparse.Namespace) -> int:
     from .files import denoise_file
     from .models import load_model
     from .parallel import share_cores, world
 
-    if not 1 <= args.steps <= MAX_STEPS:
-        raise UserError(f"--steps must be 1 to {MAX_STEPS}, not {args.steps}")
-    if args.tol < 0:
-        raise UserError(f"--tol must be >= 0, not {args.tol}")
-    scale, types = _parse_scale(args.scale), _parse_types(args.types)
+    scale, types = _denoising_settings(args)
     inputs = [Path(p) for p in args.inputs]
     outputs = _output_names(inputs, args.output)
     model = load_model(args.model)
@@ -126,11 +120,9 @@ def _compress(args: argparse.Namespace) -> int:
     from .files import compress_files
     from .models import load_model
 
-    if not 1 <= args.steps <= MAX_STEPS:
-        raise UserError(f"--steps must be 1 to {MAX_STEPS}, not {args.steps}")
     if not args.bound > 0:
         raise UserError(f"--bound must be a positive distance in A, not {args.bound}")
-    scale, types = _parse_scale(args.scale), _parse_types(args.types)
+    scale, types = _denoising_settings(args)
     model = load_model(args.model)
     inputs = [Path(p) for p in args.inputs]
     _output_names(inputs[:1], args.output)
@@ -319,7 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comp.add_argument("inputs", nargs="+", metavar="INPUT", help="LAMMPS text dump (optionally .gz) or extxyz file")
     comp.add_argument("-o", "--output", required=True, help="compressed trajectory to write (any name)")
-    comp.add_argument("--bound", type=float, default=0.02, help="largest error of a stored coordinate, A (default: %(default)s)")
+    comp.add_argument(
+        "--bound", type=float, default=DEFAULT_BOUND, help="largest error of a stored coordinate, A (default: %(default)s)"
+    )
     _denoising_options(comp)
     comp.set_defaults(run=_compress)
 

@@ -16,7 +16,7 @@ from .modelfile import LoadedModel
 from .models import DEFAULT_MODEL, load_model
 from .neighbors import build_graph
 from .nn.inference import Evaluator
-from .scale import StructureError, check_positions, close_packed_distance, volume_per_atom
+from .scale import StructureError, close_packed_distance, nearest_distances, volume_per_atom
 
 SKIN = 0.25  # neighbour candidates reach (1 + SKIN) x cutoff; rebuilt once an atom moved half the difference
 
@@ -30,18 +30,32 @@ class DenoiseResult:
     max_move: float  # largest single-atom move in the last iteration, input units
 
 
-def length_scale(atoms: Atoms, model: LoadedModel, scale: str | float = "auto") -> float:
+def length_scale(atoms: Atoms, model: LoadedModel, scale: str | float = "auto", distance: float | None = None) -> float:
     """Factor that maps the input onto the training lattice's volume per atom.
 
-    ``scale`` is "auto" or the system's nearest-neighbour distance D (close-packed equivalent).
+    ``scale`` is "auto" or the system's nearest-neighbour distance D (close-packed equivalent);
+    ``distance``: the median nearest-neighbour distance, if already known.
     """
     if scale == "auto":
-        volume = volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc, model.scale_recipe)
+        volume = volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc, model.scale_recipe, distance)
         return (model.reference_volume / volume) ** (1.0 / 3.0)
     distance = float(scale)
     if not distance > 0.0:
         raise StructureError(f"scale must be 'auto' or a positive distance in A, not {scale}")
     return close_packed_distance(model.reference_volume) / distance
+
+
+def parse_type_map(text: str | None) -> dict[int, int | str] | None:
+    """'1:A,2:B' or '1:0,2:1' -> {1: 'A', 2: 'B'}: atom type -> model species name or index."""
+    if not text or not text.strip():
+        return None
+    try:
+        pairs = [item.split(":") for item in text.split(",")]
+        return {int(k): int(v) if v.strip().lstrip("-").isdigit() else v.strip() for k, v in pairs}
+    except ValueError:
+        raise StructureError(
+            f"type map '{text}' is not of the form TYPE:SPECIES[,TYPE:SPECIES...], e.g. 1:A,2:B or 1:0,2:1"
+        ) from None
 
 
 def species_indices(atoms: Atoms, model: LoadedModel, types: dict[int, int | str] | None = None) -> np.ndarray:
@@ -96,22 +110,26 @@ class Denoiser:
         movable: np.ndarray | None = None,
     ) -> None:
         self.model = load_model(model) if isinstance(model, str) else model
-        check_positions(atoms.positions)
         self.atoms = atoms
-        self.factor = length_scale(atoms, self.model, scale)
+        # overlapping atoms are an error whatever the scale; the distances serve the scale too
+        typical, closest = nearest_distances(atoms.positions, atoms.cell.array, atoms.pbc, self.model.scale_recipe)
+        self.factor = length_scale(atoms, self.model, scale, typical)
         low, high = SCALE_RANGE
         if not low <= self.factor <= high:
             raise StructureError(
                 f"the length scale factor would be {self.factor:.3g}, far from the training lattices (kept within"
                 f" {low}-{high}): --scale is the nearest-neighbour distance in A, or use --scale auto"
             )
-        if scale != "auto":  # 'auto' found the typical distance itself and checked for overlaps
-            volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc, self.model.scale_recipe)
+        self.cutoff = self.model.cutoff / self.factor
+        if closest >= self.cutoff:
+            raise StructureError(
+                f"no two atoms are within the model's cutoff ({self.cutoff:.3g}) at scale factor {self.factor:.3g}:"
+                " nothing would move; --scale is the nearest-neighbour distance in A, or use --scale auto"
+            )
         self.species = torch.from_numpy(species_indices(atoms, self.model, types))
         self.mask = np.ones(len(atoms), bool) if movable is None else np.asarray(movable, bool)
         self.positions = atoms.positions.astype(np.float64).copy()
         self.evaluator = Evaluator(self.model)
-        self.cutoff = self.model.cutoff / self.factor
         self.graph = None
         self.iterations = 0
         self.max_move = 0.0
@@ -121,13 +139,6 @@ class Denoiser:
         cell = self.atoms.cell.array
         if self.graph is None or not self.graph.still_valid(self.positions, self.cutoff):
             self.graph = build_graph(self.positions, cell, self.atoms.pbc, self.cutoff * (1.0 + SKIN))
-            if self.iterations == 0 and not np.any(
-                np.linalg.norm(self.graph.vectors(self.positions, cell), axis=1) < self.cutoff
-            ):
-                raise StructureError(
-                    f"no two atoms are within the model's cutoff ({self.cutoff:.3g}) at scale factor {self.factor:.3g}:"
-                    " nothing would move; --scale is the nearest-neighbour distance in A, or use --scale auto"
-                )
         move = self.evaluator.predict(self.positions, cell, self.graph, self.species, self.factor)
         if not np.all(np.isfinite(move)):
             raise StructureError("the model produced non-finite moves; check the input and the model file")

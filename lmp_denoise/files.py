@@ -172,13 +172,13 @@ def compress_files(
     with atomic_output(target, "wb") as handle:
         handle.write(file_header())
         for source in sources:
-            for number, atoms in enumerate(
-                tqdm(read_frames(source), desc=source.name, unit="frame", disable=None if progress else True)
-            ):
+            log = FrameLog(source.name, progress)
+            for number, atoms in enumerate(log.wrap(read_frames(source))):
                 try:
                     result = denoise(atoms, model, steps=steps, tol=tol, scale=scale, types=types)
                 except StructureError as err:
                     raise StructureError(f"{source}, frame {number + 1}: {err}") from None
+                log.frame(number, result)
                 ids = atoms.arrays.get("id", np.arange(1, len(atoms) + 1))
                 origin = atoms.info.get("origin", np.zeros(3))
                 record = encoder.encode(

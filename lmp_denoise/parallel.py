@@ -19,8 +19,10 @@ def world():
 def share_cores(comm) -> None:
     """Give each rank its share of the node's cores, unless OMP_NUM_THREADS says otherwise."""
     import torch
+    from mpi4py import MPI
 
     if comm is None or "OMP_NUM_THREADS" in os.environ:
         return
-    local = comm.Split_type(comm.COMM_TYPE_SHARED) if hasattr(comm, "Split_type") else comm
+    local = comm.Split_type(MPI.COMM_TYPE_SHARED)
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // local.size))
+    local.Free()

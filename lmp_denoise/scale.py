@@ -84,8 +84,8 @@ def nearest_neighbour_distances(positions: np.ndarray, cell: np.ndarray, pbc, re
     return nearest
 
 
-def volume_per_atom(positions: np.ndarray, cell: np.ndarray, pbc, recipe: ScaleRecipe = RECIPE) -> float:
-    """Volume per atom of the dense part of the system, in the input's units."""
+def nearest_distances(positions: np.ndarray, cell: np.ndarray, pbc, recipe: ScaleRecipe = RECIPE) -> tuple[float, float]:
+    """(median, smallest) nearest-neighbour distance; an error for overlapping atoms or none close."""
     check_positions(positions)
     nearest = nearest_neighbour_distances(positions, cell, pbc, recipe)
     finite = nearest[np.isfinite(nearest)]
@@ -98,6 +98,15 @@ def volume_per_atom(positions: np.ndarray, cell: np.ndarray, pbc, recipe: ScaleR
             f"atom {i} overlaps a neighbour (distance {finite.min():.3g} vs typical {d:.3g}); "
             "remove duplicate atoms from the input"
         )
+    return d, float(finite.min())
+
+
+def volume_per_atom(
+    positions: np.ndarray, cell: np.ndarray, pbc, recipe: ScaleRecipe = RECIPE, distance: float | None = None
+) -> float:
+    """Volume per atom of the dense part of the system, in the input's units (``distance``: the
+    median nearest-neighbour distance, if already known)."""
+    d = nearest_distances(positions, cell, pbc, recipe)[0] if distance is None else distance
     radius, width = recipe.sphere_radius * d, recipe.smoothing * d
     pairs = pair_distances(positions, cell, pbc, radius + width)
     count = np.ones(len(positions))

@@ -112,6 +112,7 @@ CASES = [
     (["compress", "ok.dump", "-o", "o.ldz", "--bound", "0"], "--bound must be a positive distance"),
     (["compress", "ok.dump", "-o", "nowhere/o.ldz"], "the folder nowhere does not exist"),
     (["compress", "ok.dump", "-o", "o.ldz", "--steps", "-3"], "--steps must be 1 to 1000"),
+    (["compress", "ok.dump", "-o", "o.ldz", "--tol", "-1"], "--tol must be >= 0"),
     (["decompress", "foreign.ldz", "-o", "o.dump"], "not an lmp-denoise compressed trajectory"),
     (["decompress", "cut.ldz", "-o", "o.dump"], "cut off inside a frame"),
     (["decompress", "gone.ldz", "-o", "o.dump"], "no such file"),

@@ -153,8 +153,9 @@ def test_overlapping_atoms_and_nan_positions(tmp_path):
     assert "overlaps" in one_line_error("denoise", str(tmp_path / "double.xyz"), "-o", str(tmp_path / "o.xyz"))
     explicit = one_line_error("denoise", str(tmp_path / "double.xyz"), "-o", str(tmp_path / "o.xyz"), "--scale", "2.55")
     assert "overlaps" in explicit  # an explicit scale skips no check
+    write(tmp_path / "single.xyz", atoms, format="extxyz")
     for scale in ("25", "0.25"):  # a scale factor of ~0.1 or ~10: a distance mistaken for a factor
-        message = one_line_error("denoise", str(tmp_path / "double.xyz"), "-o", str(tmp_path / "o.xyz"), "--scale", scale)
+        message = one_line_error("denoise", str(tmp_path / "single.xyz"), "-o", str(tmp_path / "o.xyz"), "--scale", scale)
         assert "far from the training lattices" in message and not (tmp_path / "o.xyz").exists()
     broken = atoms.copy()
     broken.positions[3, 0] = np.nan
@@ -162,9 +163,11 @@ def test_overlapping_atoms_and_nan_positions(tmp_path):
     assert "NaN" in one_line_error("denoise", str(tmp_path / "nan.xyz"), "-o", str(tmp_path / "o.xyz"))
 
 
-def mpirun_cli(ranks: int, *args: str) -> subprocess.CompletedProcess:
+def mpirun_cli(ranks: int, *args: str, threads: str | None = "1") -> subprocess.CompletedProcess:
     command = [str(BIN / "mpirun"), "-np", str(ranks), str(BIN / "lmp-denoise"), *args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    if threads is not None:  # None: each rank takes its share of the node's cores itself
+        env["OMP_NUM_THREADS"] = threads
     return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
 
 
@@ -175,7 +178,7 @@ def test_mpi_ranks_share_frames_and_write_what_one_process_writes(hot_dump, tmp_
         for frame in frames:
             frame.write(handle)
     cli("denoise", str(source), "-o", str(tmp_path / "one.dump"), "--steps", "3", "-q")
-    result = mpirun_cli(2, "denoise", str(source), "-o", str(tmp_path / "two.dump"), "--steps", "3", "-q")
+    result = mpirun_cli(2, "denoise", str(source), "-o", str(tmp_path / "two.dump"), "--steps", "3", "-q", threads=None)
     assert result.returncode == 0, result.stderr
     assert "6 frame(s) on 2 MPI ranks" in result.stdout and result.stdout.count("frame(s)") == 1
     assert (tmp_path / "one.dump").read_bytes() == (tmp_path / "two.dump").read_bytes()

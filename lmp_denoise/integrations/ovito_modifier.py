@@ -23,19 +23,9 @@ from ovito.data import DataCollection, DataTable
 from ovito.pipeline import ModifierInterface
 from traits.api import Bool, Enum, Float, Int, Str
 
-from ..denoise import MAX_STEPS, Denoiser
+from ..denoise import MAX_STEPS, Denoiser, parse_type_map
 from ..models import DEFAULT_MODEL, load_model
 from ..scale import StructureError
-
-
-def _parse_types(text: str) -> dict[int, int | str] | None:
-    if not text.strip():
-        return None
-    try:
-        pairs = [item.split(":") for item in text.split(",")]
-        return {int(k): int(v) if v.strip().isdigit() else v.strip() for k, v in pairs}
-    except ValueError:
-        raise StructureError(f"types '{text}' is not of the form TYPE:SPECIES[,...], e.g. 1:A,2:B") from None
 
 
 class ScoreBasedDenoising(ModifierInterface):
@@ -65,7 +55,7 @@ class ScoreBasedDenoising(ModifierInterface):
             if "Selection" not in data.particles:
                 raise StructureError("'Move only selected particles' is on, but no particles are selected")
             movable = np.asarray(data.particles["Selection"]) != 0
-        run = Denoiser(atoms, model, scale, _parse_types(self.types), movable)
+        run = Denoiser(atoms, model, scale, parse_type_map(self.types), movable)
         moves = []
         yield "Score-based denoising"
         while run.iterations < self.steps:
