@@ -360,7 +360,7 @@ double ComputeDenoise::auto_scale()
   std::vector<double> count(nlocal, 1.0);
   for_each_local_pair(pairs, [&](int i, double r) { count[i] += Scale::window(r, radius, width); });
   auto all_counts = gather_all(count);
-  const double volume = Scale::window_volume(radius, width) / Scale::median(all_counts);
+  const double volume = Scale::window_volume(radius, width) / Scale::dense_median(all_counts, recipe);
   return std::cbrt(model->info().reference_volume / volume);
 }
 

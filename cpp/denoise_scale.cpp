@@ -40,6 +40,18 @@ double DenoiseScale::median(std::vector<double> &v)
   return 0.5 * (lower + upper);
 }
 
+double DenoiseScale::dense_median(std::vector<double> &count, const Recipe &recipe)
+{
+  if (recipe.dense_fraction > 0.0) {
+    const auto rank = static_cast<size_t>(recipe.dense_quantile * static_cast<double>(count.size() - 1));
+    std::nth_element(count.begin(), count.begin() + rank, count.end());
+    const double floor = recipe.dense_fraction * count[rank];
+    count.erase(std::remove_if(count.begin(), count.end(), [floor](double c) { return c < floor; }),
+                count.end());
+  }
+  return median(count);
+}
+
 double DenoiseScale::close_packed_distance(double volume)
 {
   return std::cbrt(std::sqrt(2.0) * volume);

@@ -2,7 +2,8 @@
    lmp-denoise: the automatic length scale, the same recipe as lmp_denoise/scale.py.
    Per atom, a smoothed count of neighbours within sphere_radius x d (d = median nearest-neighbour
    distance, cosine window of half-width smoothing x d) gives a local density; the volume per
-   atom is the window volume over the median count. The constants come from the model file
+   atom is the window volume over the median count of the dense atoms (count at least
+   dense_fraction x the count at quantile dense_quantile: surface atoms drop out). The constants come from the model file
    ('scale_recipe' in its metadata), the one place Python and the plugin read them from.
 ------------------------------------------------------------------------- */
 
@@ -19,12 +20,15 @@ namespace DenoiseScale {
     double smoothing = 0.0;           // x d
     double first_search = 0.0;        // x (box volume per atom)^(1/3): nearest-neighbour search
     double overlap_fraction = 0.0;    // pairs closer than this x d are overlapping atoms
+    double dense_fraction = 0.0;      // 0: every atom counts (files written before 0.3)
+    double dense_quantile = 0.9;
   };
 
   double window(double r, double radius, double width);
   double window_volume(double radius, double width, int samples = 4000);
   // median as numpy computes it (mean of the two middle values for an even count); reorders v
   double median(std::vector<double> &v);
+  double dense_median(std::vector<double> &count, const Recipe &recipe);
   // nearest-neighbour distance of fcc/hcp with this volume per atom
   double close_packed_distance(double volume);
 

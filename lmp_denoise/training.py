@@ -30,6 +30,7 @@ class TrainSettings:
     device: str = "cpu"
     sigma_fraction: float = 0.125
     jitter: float = 0.03
+    open_fraction: float = 0.5  # structures with free surfaces or voids (noise.py)
     checkpoint: Path | None = None
     checkpoint_every: int = 200
     log: Path | None = None
@@ -43,8 +44,9 @@ def species_for(structures: list[str]) -> list[str]:
 
 
 def loss_fn(model: torch.nn.Module, batch, device: str) -> torch.Tensor:
+    """Squared error of the predicted noise per atom, weighted by noise level (see noise.py)."""
     predicted = model(batch.edge_vectors.to(device), batch.edge_index.to(device), batch.species.to(device))
-    return (predicted - batch.target.to(device)).pow(2).sum(dim=1).mean()
+    return ((predicted - batch.target.to(device)).pow(2).sum(dim=1) * batch.weight.to(device)).mean()
 
 
 def _learning_rate(settings: TrainSettings, step: int) -> float:
@@ -61,7 +63,14 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
     settings.model = config
     model = DenoiserNet(config).to(settings.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr)
-    data = NoisyLattices(settings.structures, config.cutoff, settings.sigma_fraction, settings.jitter, seed=settings.seed)
+    data = NoisyLattices(
+        settings.structures,
+        config.cutoff,
+        settings.sigma_fraction,
+        settings.jitter,
+        seed=settings.seed,
+        open_fraction=settings.open_fraction,
+    )
     start, history = 0, []
     if resume is not None:
         state = torch.load(resume, map_location=settings.device, weights_only=False)
@@ -122,6 +131,8 @@ def _metadata(settings: TrainSettings, history: list[float]) -> dict:
         "dtype": "float32",
         "sigma_fraction": settings.sigma_fraction,
         "density_jitter": settings.jitter,
+        "open_fraction": settings.open_fraction,
+        "loss": "noise MSE weighted by noise level (lmp_denoise/noise.py)",
         "config": config.as_dict(),
         "training": {
             "steps": len(history),

@@ -14,23 +14,26 @@ from lmp_denoise.io import read_dump
 from lmp_denoise.lattices import REFERENCE_VOLUME
 from lmp_denoise.modelfile import METADATA_NAME, NETWORK_NAME
 
-BOXES = {
-    "orthogonal": ("p p p", "region box block 0 6 0 6 0 6"),
-    "triclinic": ("p p p", "region box prism 0 6 0 6 0 6 1.2 0.6 -0.9"),
-    "open-z": ("p p f", "region box block 0 6 0 6 -0.2 6.2"),
+FILL = "create_atoms 1 box"
+BOXES = {  # boundary, box, atoms
+    "orthogonal": ("p p p", "region box block 0 6 0 6 0 6", FILL),
+    "triclinic": ("p p p", "region box prism 0 6 0 6 0 6 1.2 0.6 -0.9", FILL),
+    "open-z": ("p p f", "region box block 0 6 0 6 -0.2 6.2", FILL),
+    # ~250 atoms in vacuum: most are at the surface, which the automatic scale must ignore
+    "cluster": ("p p p", "region box block -4 10 -4 10 -4 10", "region ball sphere 3 3 3 2.4\ncreate_atoms 1 region ball"),
 }
 
 
 def crystal(box: str, extra: str = "", compute: str = "compute dn all denoise fcc-bcc-hcp 8") -> str:
     """A thermally disordered Cu fcc crystal (random displacements), denoised and dumped."""
-    boundary, region = BOXES[box]
+    boundary, region, fill = BOXES[box]
     return f"""
 units metal
 boundary {boundary}
 lattice fcc 3.615
 {region}
 create_box 2 box
-create_atoms 1 box
+{fill}
 mass * 63.5
 displace_atoms all random 0.18 0.18 0.18 8271 units box
 pair_style zero 8.0
@@ -63,7 +66,7 @@ def test_same_result_for_1_to_4_ranks(box, tmp_path):
         assert np.abs(results[ranks] - results[1]).max() < 1e-5, f"np={ranks} differs from np=1"
 
 
-@pytest.mark.parametrize("box", ["orthogonal", "triclinic", "open-z"])
+@pytest.mark.parametrize("box", list(BOXES))
 def test_compute_matches_python_denoiser(box, model, tmp_path):
     output = run_lammps(crystal(box), tmp_path).stdout
     frame = next(read_dump(tmp_path / "dump.out"))

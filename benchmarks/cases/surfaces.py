@@ -1,0 +1,187 @@
+"""Free surfaces: a hot Cu (100) slab with vacuum and hot Cu nanoparticles.
+
+Per atomic layer of the slab, the mean displacement along the surface normal (outward > 0) after
+K denoising steps, the outer interlayer spacing, and the fcc share of the second layer and of the
+interior (a-CNA and PTM); for the nanoparticles the radius of gyration after 8 and 32 steps
+against the 1 ps time average. Energy minimisation and the time average are the baselines.
+
+    python benchmarks/cases/surfaces.py [--models fcc-bcc-hcp dc3-six ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import FIGURES, OUT, Frames, markdown_table, minimum_image, simulate  # noqa: E402
+
+from lmp_denoise.denoise import Denoiser  # noqa: E402
+from lmp_denoise.evaluate import CLASSES, adaptive_cna_types, ptm_types  # noqa: E402
+from lmp_denoise.md import METALS, potential_dir  # noqa: E402
+
+CU = METALS["Cu"]
+CU_FF = [f"mass 1 {CU.mass}", f"pair_style {CU.pair_style}", f"pair_coeff * * {potential_dir() / CU.potential} Cu"]
+STEPS = (1, 2, 4, 8, 32)
+FCC = CLASSES["fcc"]["PTM"]  # the same number for a-CNA
+
+
+def slab(cells: tuple[int, int, int] = (8, 8, 10), homologous: float = 0.8) -> Frames:
+    nx, ny, nz = cells
+    system = [
+        "boundary p p p",
+        f"lattice fcc {CU.a}",
+        f"region box block 0 {nx} 0 {ny} -4 {nz + 4}",  # ~29 A of vacuum
+        "create_box 1 box",
+        f"region slab block INF INF INF INF 0 {nz}",
+        "create_atoms 1 region slab",
+    ]
+    return simulate(f"cu_slab_{nx}x{ny}x{nz}", system, CU_FF, homologous * CU.melting_point, 6.0, barostat="x y")
+
+
+def cluster(radius_cells: float, homologous: float = 0.5) -> Frames:
+    box = int(np.ceil(2 * radius_cells + 9))  # > 30 A of vacuum around the particle
+    system = [
+        "boundary p p p",
+        f"lattice fcc {CU.a}",
+        f"region box block 0 {box} 0 {box} 0 {box}",
+        "create_box 1 box",
+        f"region ball sphere {box / 2} {box / 2} {box / 2} {radius_cells}",
+        "create_atoms 1 region ball",
+    ]
+    return simulate(f"cu_cluster_{radius_cells:g}", system, CU_FF, homologous * CU.melting_point, 10.0, barostat=None)
+
+
+def layers(frames: Frames) -> np.ndarray:
+    """Layer index of every atom from its starting height (spacing a/2), 0 = bottom."""
+    z = frames.start.positions[:, 2]
+    return np.rint((z - z.min()) / (CU.a / 2)).astype(int)
+
+
+def layer_profile(atoms, frames: Frames, layer: np.ndarray) -> np.ndarray:
+    """Mean displacement from the raw snapshot along the outward normal, per layer."""
+    dz = minimum_image(atoms.positions - frames.raw.positions, frames.raw)[:, 2]
+    count = layer.max() + 1
+    outward = np.where(np.arange(count) < count / 2, -1.0, 1.0)
+    return np.bincount(layer, dz, count) / np.bincount(layer, minlength=count) * outward
+
+
+def outer_spacing(atoms, layer: np.ndarray) -> float:
+    """Relative change of the outer interlayer spacing vs the slab's central spacing (both faces)."""
+    z = atoms.positions[:, 2]
+    mean = np.bincount(layer, z) / np.bincount(layer)
+    spacing = np.diff(mean)
+    middle = spacing[len(spacing) // 2 - 2 : len(spacing) // 2 + 2].mean()
+    return float((spacing[0] + spacing[-1]) / 2 / middle - 1.0)
+
+
+def fcc_share(atoms, where: np.ndarray) -> tuple[float, float]:
+    return float(np.mean(adaptive_cna_types(atoms)[where] == FCC)), float(np.mean(ptm_types(atoms)[where] == FCC))
+
+
+def radius_of_gyration(atoms) -> float:
+    x = atoms.positions - atoms.positions.mean(axis=0)
+    return float(np.sqrt((x**2).sum(axis=1).mean()))
+
+
+def slab_rows(frames: Frames, model: str, layer: np.ndarray) -> tuple[list[list], dict[str, np.ndarray]]:
+    top = layer.max()
+    second = (layer == 1) | (layer == top - 1)
+    interior = (layer >= 3) & (layer <= top - 3)
+    states = {"raw": frames.raw, "1 ps average": frames.average, "minimised": frames.minimum}
+    states.update({f"{k} steps": atoms for k, atoms in iterates(frames.raw, model, STEPS).items()})
+    rows, profiles = [], {}
+    for label, atoms in states.items():
+        profile = layer_profile(atoms, frames, layer)
+        profiles[label] = profile
+        cna_2, ptm_2 = fcc_share(atoms, second)
+        cna_in, ptm_in = fcc_share(atoms, interior)
+        rows.append(
+            [label, profile[[0, top]].mean(), profile[[1, top - 1]].mean(), float(np.abs(profile).max()),
+             f"{100 * outer_spacing(atoms, layer):+.1f}%", f"{100 * cna_2:.1f} / {100 * ptm_2:.1f}",
+             f"{100 * cna_in:.1f} / {100 * ptm_in:.1f}"]
+        )  # fmt: skip
+    return rows, profiles
+
+
+def iterates(atoms, model: str, steps: tuple[int, ...]) -> dict:
+    """The denoised atoms after each of ``steps`` iterations (one run)."""
+    run, out = Denoiser(atoms, model), {}
+    while run.iterations < max(steps):
+        run.step()
+        if run.iterations in steps:
+            out[run.iterations] = run.result().atoms
+    return out
+
+
+def cluster_rows(frames: Frames, model: str) -> list:
+    reference = radius_of_gyration(frames.average)
+    row = [len(frames.raw), reference]
+    for atoms in (frames.start, frames.raw, frames.minimum):
+        row.append(f"{100 * (radius_of_gyration(atoms) / reference - 1):+.2f}%")
+    for atoms in iterates(frames.raw, model, (8, 32)).values():
+        row.append(f"{100 * (radius_of_gyration(atoms) / reference - 1):+.2f}%")
+    return row
+
+
+def plot(profiles: dict[str, dict[str, np.ndarray]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(profiles), figsize=(5 * len(profiles), 3.6), sharey=True, squeeze=False)
+    for ax, (model, curves) in zip(axes[0], profiles.items(), strict=True):
+        for label, style in [
+            ("1 ps average", "k--"),
+            ("minimised", "k:"),
+            ("1 steps", "C0-"),
+            ("8 steps", "C1-"),
+            ("32 steps", "C3-"),
+        ]:
+            ax.plot(np.arange(len(curves[label])), curves[label], style, marker="o", ms=3, label=label)
+        ax.axhspan(-0.1, 0.1, color="0.9")
+        ax.set_title(f"Cu(100) slab at 0.8 Tm, {model}")
+        ax.set_xlabel("atomic layer (0 and last: the two surfaces)")
+    axes[0, 0].set_ylabel("mean outward displacement (A)")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["fcc-bcc-hcp", "dc3-six"])
+    args = parser.parse_args()
+    frames = slab()
+    layer = layers(frames)
+    profiles, report = {}, []
+    for model in args.models:
+        rows, profiles[Path(model).stem] = slab_rows(frames, model, layer)
+        header = [
+            "state",
+            "outer layer (A)",
+            "2nd layer (A)",
+            "largest layer",
+            "outer spacing",
+            "2nd layer fcc % a-CNA / PTM",
+            "interior fcc %",
+        ]
+        report += [f"\nCu(100) slab, {len(frames.raw)} atoms, 0.8 Tm, model {model}\n", markdown_table(header, rows)]
+    clusters = [cluster(r) for r in (2.2, 3.4)]
+    for model in args.models:
+        header = ["atoms", "Rg of 1 ps average (A)", "ideal start", "raw", "minimised", "8 steps", "32 steps"]
+        report += [f"\nCu nanoparticles at 0.5 Tm, radius of gyration vs the 1 ps average, model {model}\n",
+                   markdown_table(header, [cluster_rows(f, model) for f in clusters])]  # fmt: skip
+    text = "\n".join(report)
+    print(text)
+    (OUT / "surfaces.md").write_text(text + "\n")
+    plot(profiles, FIGURES / "surfaces.png")
+    print(f"wrote {OUT / 'surfaces.md'} and {FIGURES / 'surfaces.png'}")
+
+
+if __name__ == "__main__":
+    main()

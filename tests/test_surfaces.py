@@ -1,0 +1,44 @@
+"""Free surfaces stay where they are: a hot Cu (001) slab with vacuum (real LAMMPS MD)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lmp_denoise.denoise import Denoiser
+from lmp_denoise.evaluate import CLASSES, ptm_types
+from lmp_denoise.md import METALS, snapshot
+
+CELLS = (5, 5, 6)  # 13 atomic layers of 50 atoms
+
+
+@pytest.fixture(scope="module")
+def slab():
+    return snapshot("Cu", 0.8, CELLS, steps=2000, vacuum=4)
+
+
+def test_slab_has_vacuum(slab):
+    atoms, start = slab
+    z = atoms.positions[:, 2]
+    assert len(atoms) == 13 * 50 and np.ptp(z) < 0.6 * atoms.cell[2, 2], "two free surfaces with vacuum between"
+
+
+def test_surface_layers_are_not_pushed_outward(slab, model):
+    atoms, start = slab
+    z0 = start.positions[:, 2]
+    layer = np.rint((z0 - z0.min()) / (METALS["Cu"].a / 2)).astype(int)
+    run = Denoiser(atoms, model)
+    profiles = {}
+    while run.iterations < 16:
+        run.step()
+        if run.iterations in (8, 16):
+            dz = run.positions[:, 2] - atoms.positions[:, 2]
+            outward = np.where(layer < layer.max() / 2, -1.0, 1.0)
+            profiles[run.iterations] = np.bincount(layer, dz * outward) / np.bincount(layer)
+    assert np.abs(profiles[8]).max() <= 0.1, f"mean outward move per layer after 8 steps: {np.round(profiles[8], 3)}"
+    assert np.abs(profiles[16]).max() <= 0.1, "the surface must not keep moving with more steps"
+    clean = run.result().atoms
+    fcc = ptm_types(clean) == CLASSES["fcc"]["PTM"]
+    top = layer.max()
+    assert fcc[(layer >= 2) & (layer <= top - 2)].all(), "the interior of the slab is fcc"
+    assert fcc[(layer == 1) | (layer == top - 1)].mean() >= 0.99, "the layer under each surface is fcc"
