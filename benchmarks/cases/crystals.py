@@ -102,7 +102,7 @@ def main() -> None:
         [
             f"\nHot crystals at {HOMOLOGOUS} Tm, model {args.model}: RMS distance to ideal sites, share labelled correctly\n",
             markdown_table(["crystal", "state", "RMS to ideal sites (A)", "a-CNA %", "PTM %"], precision),
-            f"\nPoint defects (4 vacancies + 4 interstitials put in) at {HOMOLOGOUS} Tm: Wigner-Seitz vacancies / interstitials\n",
+            f"\nPoint defects (4 vacancies + 4 interstitials put in) at {HOMOLOGOUS} Tm: Wigner-Seitz vacancies / interst.\n",
             markdown_table(["crystal", "atoms", "raw", "1 ps average", "minimised", "8 steps"], defects),
         ]
     )
