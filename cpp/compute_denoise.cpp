@@ -234,10 +234,47 @@ void ComputeDenoise::map_types(const std::vector<std::string> &names)
 
 /* ---------------------------------------------------------------------- */
 
-double ComputeDenoise::box_volume_per_atom() const
+double ComputeDenoise::occupied_volume_per_atom() const
 {
+  // lmp_denoise/scale.py occupied_volume_per_atom: per box axis the atoms' extent plus one
+  // spacing a (at most the box height on periodic axes), a = (volume per atom)^(1/3) by fixed-point
+  // iteration; a crystal filling a periodic box gives the box volume per atom, a cluster or slab
+  // in vacuum the volume around its atoms
   if (atom->natoms == 0) return 0.0;
-  return domain->xprd * domain->yprd * domain->zprd / static_cast<double>(atom->natoms);
+  double lo[3] = {1e300, 1e300, 1e300}, hi[3] = {-1e300, -1e300, -1e300};
+  for (int i = 0; i < atom->nlocal; ++i) {
+    double lamda[3];
+    domain->x2lamda(atom->x[i], lamda);
+    for (int k = 0; k < 3; ++k) {
+      lo[k] = std::min(lo[k], lamda[k]);
+      hi[k] = std::max(hi[k], lamda[k]);
+    }
+  }
+  double all_lo[3], all_hi[3];
+  MPI_Allreduce(lo, all_lo, 3, MPI_DOUBLE, MPI_MIN, world);
+  MPI_Allreduce(hi, all_hi, 3, MPI_DOUBLE, MPI_MAX, world);
+  // box heights: the volume over the area of the face spanned by the other two edges
+  const double edges[3][3] = {{domain->xprd, 0.0, 0.0}, {domain->xy, domain->yprd, 0.0},
+                              {domain->xz, domain->yz, domain->zprd}};
+  const double volume = domain->xprd * domain->yprd * domain->zprd;
+  const int periodic[3] = {domain->xperiodic, domain->yperiodic, domain->zperiodic};
+  double extent[3], height[3];
+  for (int k = 0; k < 3; ++k) {
+    const double *u = edges[(k + 1) % 3], *v = edges[(k + 2) % 3];
+    const double cross[3] = {u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]};
+    const double h = volume / std::sqrt(cross[0] * cross[0] + cross[1] * cross[1] + cross[2] * cross[2]);
+    extent[k] = (all_hi[k] - all_lo[k]) * h;
+    height[k] = periodic[k] ? h : std::numeric_limits<double>::infinity();
+  }
+  double a = 0.0;
+  for (int it = 0; it < 10000; ++it) {    // converges geometrically; a bound, not a setting
+    double product = 1.0;
+    for (int k = 0; k < 3; ++k) product *= std::min(extent[k] + a, height[k]);
+    const double next = std::cbrt(product / static_cast<double>(atom->natoms));
+    if (std::fabs(next - a) <= 1e-13 * next) return next * next * next;
+    a = next;
+  }
+  return a * a * a;
 }
 
 void ComputeDenoise::check_scale(double factor) const
@@ -256,7 +293,7 @@ double ComputeDenoise::fixed_scale() const
 /* ----------------------------------------------------------------------
    the candidate list must hold every pair within the scaled model cutoff plus the denoising
    moves, and (for scale auto) the density sphere; the ghost shell must reach the receptive
-   field. At init the box volume per atom bounds the scale from below (vacuum only enlarges it).
+   field. At init the occupied volume per atom bounds the scale from below.
 ------------------------------------------------------------------------- */
 
 void ComputeDenoise::init()
@@ -269,14 +306,15 @@ void ComputeDenoise::init()
   if (type_names.empty() && (int) type_species.size() != atom->ntypes + 1) map_types({});
 
   const auto &info = model->info();
-  const double vbox = box_volume_per_atom();
+  const double vbox = occupied_volume_per_atom();
   const double scale_bound =
       user_distance > 0.0 ? fixed_scale() : SCALE_SLACK * std::cbrt(info.reference_volume / vbox);
   list_cutoff = (info.cutoff + margin) / scale_bound;
   density_cutoff = 0.0;
   if (user_distance == 0.0) {
     // no common crystal or liquid has a nearest-neighbour distance above the close-packed one at
-    // its volume; vacuum only enlarges vbox, and the list's skin adds room for compression
+    // its volume; the occupied volume is at least the dense part's, and the list's skin adds room
+    // for compression
     const double d_bound = Scale::close_packed_distance(vbox) / SCALE_SLACK;
     const auto &recipe = info.scale_recipe;
     density_cutoff = std::max((recipe.sphere_radius + recipe.smoothing) * d_bound, recipe.first_search * std::cbrt(vbox));
@@ -290,11 +328,9 @@ void ComputeDenoise::init()
     comm->cutghostuser = ghost_needed;
     if (comm->me == 0)
       error->warning(FLERR, "Compute denoise: raised the ghost cutoff to {:.4g} (model cutoff + margin + "
-                     "skin{}, sized for the box's volume per atom); set 'comm_modify cutoff {:.4g}' to silence "
-                     "this{}", ghost_needed, density_cutoff > list_cutoff ? ", or the density sphere of scale auto" : "",
-                     ghost_needed,
-                     user_distance > 0.0 ? "" : "; a box that is mostly vacuum makes it large: 'scale D' sizes it "
-                     "from the nearest-neighbour distance D instead");
+                     "skin{}, sized for the volume the atoms occupy); set 'comm_modify cutoff {:.4g}' to silence "
+                     "this", ghost_needed, density_cutoff > list_cutoff ? ", or the density sphere of scale auto" : "",
+                     ghost_needed);
   }
   // owned atoms' neighbours (the model's graph and the automatic scale), built only when the
   // compute runs, so MD neighbour builds do not pay for it
@@ -332,7 +368,7 @@ template <typename Visit> void ComputeDenoise::for_each_local_pair(NeighList *pa
 double ComputeDenoise::auto_scale()
 {
   const int nlocal = atom->nlocal;
-  const double vbox = box_volume_per_atom();
+  const double vbox = occupied_volume_per_atom();
   const auto &recipe = model->info().scale_recipe;
   const double first = recipe.first_search * std::cbrt(vbox);
   const double inf = std::numeric_limits<double>::infinity();

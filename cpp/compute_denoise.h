@@ -67,7 +67,7 @@ class ComputeDenoise : public Compute {
 
   void parse_keywords(int, char **);
   void map_types(const std::vector<std::string> &);
-  double box_volume_per_atom() const;
+  double occupied_volume_per_atom() const;
   double auto_scale();
   template <typename Visit> void for_each_local_pair(class NeighList *, Visit) const;
   double fixed_scale() const;

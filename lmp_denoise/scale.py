@@ -26,7 +26,7 @@ PAIR_CHUNK = 1 << 20
 class ScaleRecipe:
     sphere_radius: float = 1.8  # x the median nearest-neighbour distance d
     smoothing: float = 0.8  # x d, half-width of the cosine window
-    first_search: float = 1.6  # x (box volume per atom)^(1/3): nearest-neighbour search
+    first_search: float = 1.6  # x (occupied volume per atom)^(1/3): nearest-neighbour search
     overlap_fraction: float = 0.3  # pairs closer than this x d are overlapping atoms
     # atoms counting fewer neighbours than dense_fraction x the count at dense_quantile are left
     # out of the median (0: none; the recipe of files written before lmp-denoise 0.3)
@@ -62,15 +62,36 @@ def window_volume(radius: float, width: float, samples: int = 4000) -> float:
     return float(h / 3.0 * np.dot(weights, f))
 
 
-def first_search_radius(positions: np.ndarray, cell: np.ndarray, recipe: ScaleRecipe = RECIPE) -> float:
-    """Radius searched for each atom's nearest neighbour: first_search x (box volume per atom)^(1/3).
+def occupied_volume_per_atom(positions: np.ndarray, cell: np.ndarray, pbc) -> float:
+    """Volume per atom of the space the atoms occupy, whatever vacuum the box holds.
 
-    A box with vacuum only makes it larger. Atoms with no neighbour inside are left out.
+    Along each cell axis the atoms' extent plus one spacing a (at most the box height on periodic
+    axes), with a = (volume per atom)^(1/3) found by fixed-point iteration from 0: a crystal that
+    fills a periodic box gives exactly the box volume per atom; a cluster or a slab in vacuum the
+    volume around its atoms, not the box's (the same rule as cpp/compute_denoise.cpp).
     """
     volume = abs(float(np.linalg.det(cell)))
-    if volume < 1e-9:  # no box given: the bounding box of the atoms
-        volume = float(np.prod(np.maximum(np.ptp(positions, axis=0), 1.0)))
-    return recipe.first_search * (volume / len(positions)) ** (1.0 / 3.0)
+    if volume < 1e-9:  # no box given: the atoms' own extent
+        extent, height = np.ptp(positions, axis=0), np.full(3, np.inf)
+    else:
+        height = volume / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
+        extent = np.ptp(positions @ np.linalg.inv(cell), axis=0) * height
+        height = np.where(np.asarray(pbc, bool), height, np.inf)
+    a = 0.0
+    for _ in range(10000):  # converges geometrically; a bound, not a setting
+        following = (float(np.prod(np.minimum(extent + a, height))) / len(positions)) ** (1.0 / 3.0)
+        if abs(following - a) <= 1e-13 * following:
+            break
+        a = following
+    return following**3
+
+
+def first_search_radius(positions: np.ndarray, cell: np.ndarray, pbc, recipe: ScaleRecipe = RECIPE) -> float:
+    """Radius searched for each atom's nearest neighbour: first_search x (occupied volume per atom)^(1/3).
+
+    Atoms with no neighbour inside are left out.
+    """
+    return recipe.first_search * occupied_volume_per_atom(positions, cell, pbc) ** (1.0 / 3.0)
 
 
 def check_positions(positions: np.ndarray) -> None:
@@ -83,7 +104,7 @@ def check_positions(positions: np.ndarray) -> None:
 
 def nearest_neighbour_distances(positions: np.ndarray, cell: np.ndarray, pbc, recipe: ScaleRecipe = RECIPE) -> np.ndarray:
     """Distance from each atom to its nearest neighbour (inf where none is close)."""
-    pairs = pair_distances(positions, cell, pbc, first_search_radius(positions, cell, recipe))
+    pairs = pair_distances(positions, cell, pbc, first_search_radius(positions, cell, pbc, recipe))
     nearest = np.full(len(positions), np.inf)
     np.minimum.at(nearest, pairs.i, pairs.distance)
     np.minimum.at(nearest, pairs.j, pairs.distance)

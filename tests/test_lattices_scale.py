@@ -7,7 +7,7 @@ import pytest
 
 from lmp_denoise.lattices import LATTICES, REFERENCE_VOLUME, nearest_neighbour_distance, supercell
 from lmp_denoise.noise import NoisyLattices
-from lmp_denoise.scale import ScaleRecipe, StructureError, volume_per_atom
+from lmp_denoise.scale import ScaleRecipe, StructureError, occupied_volume_per_atom, volume_per_atom
 
 COORDINATION = {"fcc": 12, "bcc": 8, "hcp": 12, "sc": 6, "cd": 4, "hd": 4, "rocksalt": 6}
 
@@ -63,6 +63,15 @@ def test_auto_volume_of_a_small_cluster_ignores_its_surface(radius, tolerance):
     args = (cluster.positions, cluster.cell.array, cluster.pbc)
     assert volume_per_atom(*args) == pytest.approx(REFERENCE_VOLUME, rel=tolerance)
     assert volume_per_atom(*args, ScaleRecipe()) > 1.15 * REFERENCE_VOLUME
+
+
+@pytest.mark.parametrize("name", ["fcc", "hcp", "rocksalt"])
+def test_occupied_volume_is_the_box_for_a_crystal_and_not_the_box_for_a_cluster(name):
+    atoms = supercell(name, 500)
+    assert occupied_volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc) == pytest.approx(REFERENCE_VOLUME, rel=1e-9)
+    cluster = atoms[np.linalg.norm(atoms.positions - atoms.positions.mean(axis=0), axis=1) < 7.0]
+    cluster.set_cell(np.eye(3) * 1000.0, scale_atoms=False)
+    assert occupied_volume_per_atom(cluster.positions, cluster.cell.array, cluster.pbc) < 3 * REFERENCE_VOLUME
 
 
 def test_overlapping_and_nan_atoms_are_refused():

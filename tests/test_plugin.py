@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -19,8 +20,9 @@ BOXES = {  # boundary, box, atoms
     "orthogonal": ("p p p", "region box block 0 6 0 6 0 6", FILL),
     "triclinic": ("p p p", "region box prism 0 6 0 6 0 6 1.2 0.6 -0.9", FILL),
     "open-z": ("p p f", "region box block 0 6 0 6 -0.2 6.2", FILL),
-    # ~250 atoms in vacuum: most are at the surface, which the automatic scale must ignore
-    "cluster": ("p p p", "region box block -4 10 -4 10 -4 10", "region ball sphere 3 3 3 2.4\ncreate_atoms 1 region ball"),
+    # ~250 atoms in a 1000 A box: most are at the surface, which the automatic scale must ignore,
+    # and the lists and ghosts must be sized by the atoms, not by the box
+    "cluster": ("p p p", "region box block -140 140 -140 140 -140 140", "region ball sphere 0 0 0 2.4\ncreate_atoms 1 region ball"),
 }
 
 
@@ -77,6 +79,14 @@ def test_compute_matches_python_denoiser(box, model, tmp_path):
     # one scale recipe: the compute's automatic scale (global value 4) is Python's
     row = next(line for line in output.splitlines() if line.strip().startswith("0 "))
     assert float(row.split()[4]) == pytest.approx(python.scale, rel=1e-6)
+
+
+def test_cluster_in_a_huge_box_costs_little(tmp_path):
+    output = run_lammps(crystal("cluster"), tmp_path).stdout
+    memory = re.search(r"Per MPI rank memory allocation \(min/avg/max\) = [\d.]+ \| [\d.]+ \| ([\d.]+) Mbytes", output)
+    ghost = re.search(r"raised the ghost cutoff to ([\d.]+)", output)
+    assert float(memory.group(1)) < 100, "lists sized by the 1000 A box (was ~1 GB per rank)"
+    assert float(ghost.group(1)) < 15, "the ghost shell must be sized by the atoms' spacing"
 
 
 def test_group_atoms_outside_are_not_moved(tmp_path):
