@@ -22,7 +22,7 @@ BOXES = {  # boundary, box, atoms
     "open-z": ("p p f", "region box block 0 6 0 6 -0.2 6.2", FILL),
     # ~250 atoms in a 1000 A box: most are at the surface, which the automatic scale must ignore,
     # and the lists and ghosts must be sized by the atoms, not by the box
-    "cluster": ("p p p", "region box block -140 140 -140 140 -140 140", "region ball sphere 0 0 0 2.4\ncreate_atoms 1 region ball"),
+    "cluster": ("p p p", "region box block -140 140 -140 140 -140 140", "region b sphere 0 0 0 2.4\ncreate_atoms 1 region b"),
 }
 
 
