@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOURCES := pyproject.toml lammps-plugin/pyproject.toml lammps-plugin/CMakeLists.txt $(wildcard cpp/*) $(wildcard lmp_denoise/*.py lmp_denoise/*/*.py lmp_denoise/models/* lmp_denoise/nn/kernel/*)
 
-.PHONY: example test install dc3
+.PHONY: example test install dc3 cases
 install: $(VENV)/.installed
 
 $(VENV)/.installed: $(SOURCES)
@@ -31,3 +31,7 @@ test: install
 dc3: install
 	$(BIN)/python benchmarks/dc3/generate.py
 	$(BIN)/python benchmarks/dc3/table.py
+
+# the paper's cases 3-6 plus surfaces, glass and precision (benchmarks/cases), written to docs/cases.md
+cases: install
+	$(BIN)/python benchmarks/cases/report.py

@@ -385,6 +385,13 @@ double ComputeDenoise::auto_scale()
                "use 'scale D' with the nearest-neighbour distance D");
   const double closest = *std::min_element(all_nearest.begin(), all_nearest.end());
   const double d = Scale::median(all_nearest);
+  if (recipe.gas_spread > 0.0) {
+    const double spread = (Scale::quantile(all_nearest, 0.75) - Scale::quantile(all_nearest, 0.25)) / d;
+    if (spread > recipe.gas_spread)
+      error->all(FLERR, "Compute denoise: the nearest-neighbour distances spread by {:.0f}% of their median "
+                 "(solids and liquids: under 10%): this looks like a gas or random points, which cannot be "
+                 "denoised", 100.0 * spread);
+  }
   if (closest < recipe.overlap_fraction * d)
     error->all(FLERR, "Compute denoise: two atoms overlap (distance {:.4g} vs typical {:.4g}); "
                "remove duplicate atoms", closest, d);

@@ -59,6 +59,7 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
     info.scale_recipe.overlap_fraction = recipe.at("overlap_fraction").get<double>();
     info.scale_recipe.dense_fraction = recipe.value("dense_fraction", 0.0);    // absent before 0.3
     info.scale_recipe.dense_quantile = recipe.value("dense_quantile", 0.9);
+    info.scale_recipe.gas_spread = recipe.value("gas_spread", 0.0);
   } catch (std::exception &e) {
     throw std::runtime_error("'" + path + "' metadata is incomplete (" + e.what() + "); re-export the model");
   }

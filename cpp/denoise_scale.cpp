@@ -40,12 +40,17 @@ double DenoiseScale::median(std::vector<double> &v)
   return 0.5 * (lower + upper);
 }
 
+double DenoiseScale::quantile(std::vector<double> &v, double q)
+{
+  const auto rank = static_cast<size_t>(q * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + rank, v.end());
+  return v[rank];
+}
+
 double DenoiseScale::dense_median(std::vector<double> &count, const Recipe &recipe)
 {
   if (recipe.dense_fraction > 0.0) {
-    const auto rank = static_cast<size_t>(recipe.dense_quantile * static_cast<double>(count.size() - 1));
-    std::nth_element(count.begin(), count.begin() + rank, count.end());
-    const double floor = recipe.dense_fraction * count[rank];
+    const double floor = recipe.dense_fraction * quantile(count, recipe.dense_quantile);
     count.erase(std::remove_if(count.begin(), count.end(), [floor](double c) { return c < floor; }),
                 count.end());
   }

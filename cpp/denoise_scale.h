@@ -22,12 +22,14 @@ namespace DenoiseScale {
     double overlap_fraction = 0.0;    // pairs closer than this x d are overlapping atoms
     double dense_fraction = 0.0;      // 0: every atom counts (files written before 0.3)
     double dense_quantile = 0.9;
+    double gas_spread = 0.0;          // interquartile range / median of nearest distances; 0: no check
   };
 
   double window(double r, double radius, double width);
   double window_volume(double radius, double width, int samples = 4000);
   // median as numpy computes it (mean of the two middle values for an even count); reorders v
   double median(std::vector<double> &v);
+  double quantile(std::vector<double> &v, double q);    // element of rank floor(q (n - 1))
   double dense_median(std::vector<double> &count, const Recipe &recipe);
   // nearest-neighbour distance of fcc/hcp with this volume per atom
   double close_packed_distance(double volume);

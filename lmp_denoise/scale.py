@@ -32,12 +32,15 @@ class ScaleRecipe:
     # out of the median (0: none; the recipe of files written before lmp-denoise 0.3)
     dense_fraction: float = 0.0
     dense_quantile: float = 0.9
+    # nearest-neighbour distances whose interquartile range exceeds this x their median are a gas
+    # or random points, not condensed matter (solids and liquids: < 0.1); 0: no check (before 0.3)
+    gas_spread: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-RECIPE = ScaleRecipe(dense_fraction=0.85)  # written into new model files; runtimes read it back from the file
+RECIPE = ScaleRecipe(dense_fraction=0.85, gas_spread=0.3)  # written into new model files; runtimes read it back from the file
 
 
 class StructureError(ValueError):
@@ -119,6 +122,13 @@ def nearest_distances(positions: np.ndarray, cell: np.ndarray, pbc, recipe: Scal
     if len(finite) == 0:
         raise StructureError("no two atoms are close enough to estimate a length scale; use --scale D")
     d = float(np.median(finite))
+    if recipe.gas_spread > 0.0:
+        spread = (quantile(finite, 0.75) - quantile(finite, 0.25)) / d
+        if spread > recipe.gas_spread:
+            raise StructureError(
+                f"the nearest-neighbour distances spread by {spread:.0%} of their median (solids and liquids: under"
+                " 10%): this looks like a gas or random points, which cannot be denoised; check the input's columns and units"
+            )
     if finite.min() < recipe.overlap_fraction * d:
         i = int(np.argmin(nearest))
         raise StructureError(
@@ -145,11 +155,16 @@ def volume_per_atom(
     return float(window_volume(radius, width) / dense_median(count, recipe))
 
 
+def quantile(values: np.ndarray, q: float) -> float:
+    """The element of rank floor(q (n - 1)) (no interpolation: the compute's definition)."""
+    rank = int(q * (len(values) - 1))
+    return float(np.partition(values, rank)[rank])
+
+
 def dense_median(count: np.ndarray, recipe: ScaleRecipe) -> float:
     """Median neighbour count of the atoms in the dense part (surface atoms left out)."""
     if recipe.dense_fraction > 0.0:
-        rank = int(recipe.dense_quantile * (len(count) - 1))
-        count = count[count >= recipe.dense_fraction * np.partition(count, rank)[rank]]
+        count = count[count >= recipe.dense_fraction * quantile(count, recipe.dense_quantile)]
     return float(np.median(count))
 
 

@@ -53,6 +53,9 @@ def make_inputs(folder: Path) -> None:
     double = hot()
     write(folder / "double.xyz", double + double[:1], format="extxyz")
     write(folder / "single.xyz", hot()[:1], format="extxyz")
+    gas = hot()
+    gas.positions = np.random.default_rng(5).uniform(0, 1, (len(gas), 3)) @ gas.cell.array
+    write(folder / "gas.xyz", gas, format="extxyz")
     salt = supercell("rocksalt", 64)
     salt.numbers = salt.get_tags() + 1
     write(folder / "salt.xyz", salt, format="extxyz")
@@ -109,6 +112,7 @@ CASES = [
     (D + ["double.xyz", "-o", "o.xyz"], "overlaps a neighbour"),
     (D + ["double.xyz", "-o", "o.xyz", "--scale", "2.48"], "overlaps a neighbour"),
     (D + ["single.xyz", "-o", "o.xyz"], "fewer than two atoms"),
+    (D + ["gas.xyz", "-o", "o.xyz"], "looks like a gas or random points"),
     (["compress", "ok.dump", "-o", "o.ldz", "--bound", "0"], "--bound must be a positive distance"),
     (["compress", "ok.dump", "-o", "nowhere/o.ldz"], "the folder nowhere does not exist"),
     (["compress", "ok.dump", "-o", "o.ldz", "--steps", "-3"], "--steps must be 1 to 1000"),

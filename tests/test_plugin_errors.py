@@ -104,6 +104,17 @@ def test_scale_at_which_nothing_would_move(lmp):
     assert "no two atoms are within the model's cutoff" in message and "nothing would move" in message
 
 
+def test_random_gas_is_refused(lmp):
+    message = failure(
+        lmp,
+        "displace_atoms all random 3.0 3.0 3.0 4411 units box",
+        "compute dn all denoise fcc-bcc-hcp 8",
+        "thermo_style custom step c_dn[1]",
+        "run 0",
+    )
+    assert "looks like a gas or random points" in message
+
+
 def test_ghost_shell_that_cannot_be_raised(lmp):
     message = failure(
         lmp,

@@ -159,9 +159,11 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
 
 
-def slice_figure(
-    panels: dict[str, tuple[Atoms, np.ndarray]], names: dict[int, str], path: Path, title: str, axis: int = 2, width: float = 4.0
-) -> None:
+#: OVITO's structure type numbers (a-CNA and PTM agree on these)
+NAMES = {0: "other", 1: "fcc", 2: "hcp", 3: "bcc", 4: "ico"}
+
+
+def slice_figure(panels: dict[str, tuple[Atoms, np.ndarray]], path: Path, title: str, axis: int = 2, width: float = 4.0) -> None:
     """Atoms within ``width`` A of the box centre along ``axis``, coloured by structure type."""
     import matplotlib
 
@@ -175,7 +177,7 @@ def slice_figure(
         x = atoms.get_scaled_positions() @ atoms.cell.array
         centre = atoms.cell.array[axis, axis] / 2
         cut = np.abs(x[:, axis] - centre) < width / 2
-        for number, name in names.items():
+        for number, name in NAMES.items():
             pick = cut & (types == number)
             ax.scatter(x[pick, plane[0]], x[pick, plane[1]], s=4, c=colours.get(name, "k"), label=name, linewidths=0)
         ax.set_title(label, fontsize=9)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import OUT, Frames, markdown_table, minimum_image, simulate  # noqa: E402
+from common import FIGURES, OUT, Frames, markdown_table, minimum_image, simulate  # noqa: E402
 
 from lmp_denoise.denoise import Denoiser  # noqa: E402
 from lmp_denoise.evaluate import accuracy, wigner_seitz_defects  # noqa: E402
@@ -78,20 +78,42 @@ def site_rms(atoms, frames: Frames) -> float:
     return float(np.sqrt((offset**2).sum(axis=1).mean()))
 
 
+def plot(curves: dict[str, tuple[list, list, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for k, (label, (steps, rms, average)) in enumerate(curves.items()):
+        ax.plot(steps, rms, "o-", color=f"C{k}", label=f"{label}, denoised")
+        ax.axhline(average, color=f"C{k}", ls="--", lw=1)
+    ax.axhline(0.01, color="k", lw=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("denoising steps")
+    ax.set_ylabel("RMS distance to ideal sites (A)")
+    ax.set_title(f"Hot crystals at {HOMOLOGOUS} Tm (dashed: 1 ps time average)", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="fcc-bcc-hcp")
     args = parser.parse_args()
-    precision, defects = [], []
+    precision, defects, curves = [], [], {}
+    steps = (1, 2, 4, 8, 16, 32)
     for element, m in METALS.items():
         frames = crystal(element, defects=False)
         states = {"raw": frames.raw, "1 ps average": frames.average, "minimised": frames.minimum}
-        states |= denoised(frames.raw, args.model, (1, 8, 32))
-        for label, atoms in states.items():
-            share = accuracy(atoms, m.lattice)
-            precision.append(
-                [f"{element} ({m.lattice})", label, site_rms(atoms, frames), 100 * share["a-CNA"], 100 * share["PTM"]]
-            )
+        states |= denoised(frames.raw, args.model, steps)
+        rms = {label: site_rms(atoms, frames) for label, atoms in states.items()}
+        curves[f"{element} ({m.lattice})"] = (list(steps), [rms[f"{k} steps"] for k in steps], rms["1 ps average"])
+        for label in ("raw", "1 ps average", "minimised", "1 steps", "8 steps", "32 steps"):
+            share = accuracy(states[label], m.lattice)
+            precision.append([f"{element} ({m.lattice})", label, rms[label], 100 * share["a-CNA"], 100 * share["PTM"]])
         frames = crystal(element, defects=True)
         states = {"raw": frames.raw, "1 ps average": frames.average, "minimised": frames.minimum}
         states |= denoised(frames.raw, args.model, (8,))
@@ -108,7 +130,7 @@ def main() -> None:
     )
     print(text)
     (OUT / "crystals.md").write_text(text + "\n")
-    print(f"wrote {OUT / 'crystals.md'}")
+    plot(curves, FIGURES / "case_precision.png")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ from lmp_denoise.denoise import denoise  # noqa: E402
 from lmp_denoise.evaluate import ptm_types  # noqa: E402
 
 TEMPERATURE = 0.6 * 3290.0
-NAMES = {0: "other", 1: "fcc", 2: "hcp", 3: "bcc", 4: "ico"}
 
 
 def screw_dipole(size: tuple[int, int, int] = (10, 16, 14)) -> Frames:
@@ -88,7 +87,6 @@ def main() -> None:
     panels = {label: (states[label], ptm_types(states[label])) for label in ("raw", "1 ps average", "minimised", "8 steps")}
     slice_figure(
         panels,
-        NAMES,
         FIGURES / "case_dislocation.png",
         "Ta screw dipole at 0.6 Tm, PTM, looking down the lines",
         axis=2,

@@ -22,7 +22,7 @@ from ase.io import write
 from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import OUT, Frames, markdown_table, simulate  # noqa: E402
+from common import FIGURES, OUT, Frames, markdown_table, simulate, slice_figure  # noqa: E402
 
 from lmp_denoise.denoise import denoise  # noqa: E402
 from lmp_denoise.evaluate import CLASSES, structure_types  # noqa: E402
@@ -81,19 +81,18 @@ def polycrystal(grains: int = 4, length: float = 60.0, seed: int = 7) -> Frames:
         return simulate("ta_polycrystal", system, FORCE_FIELD, TEMPERATURE, 6.0, "iso")
 
 
-def counts(atoms) -> tuple[int, int]:
-    types = structure_types(atoms)
-    return int((types["a-CNA"] != BCC).sum()), int((types["PTM"] != BCC).sum())
-
-
-def rows(name: str, frames: Frames, model: str) -> list[list]:
-    reference = counts(frames.minimum)
+def rows(name: str, frames: Frames, model: str, figure: Path | None = None) -> list[list]:
     states = {"minimised (0 K)": frames.minimum, "raw": frames.raw, "1 ps average": frames.average}
     states["8 steps"] = denoise(frames.raw, model, steps=8).atoms
+    types = {label: structure_types(atoms) for label, atoms in states.items()}
+    reference = {c: int((types["minimised (0 K)"][c] != BCC).sum()) for c in ("a-CNA", "PTM")}
     out = []
-    for label, atoms in states.items():
-        cna, ptm = counts(atoms)
-        out.append([name, label, cna, f"{cna / reference[0]:.2f}x", ptm, f"{ptm / reference[1]:.2f}x"])
+    for label in states:
+        cna, ptm = (int((types[label][c] != BCC).sum()) for c in ("a-CNA", "PTM"))
+        out.append([name, label, cna, f"{cna / reference['a-CNA']:.2f}x", ptm, f"{ptm / reference['PTM']:.2f}x"])
+    if figure:
+        panels = {label: (atoms, types[label]["PTM"]) for label, atoms in states.items()}
+        slice_figure(panels, figure, f"{name} at {TEMPERATURE:.0f} K, PTM", axis=0, width=1e9)
     return out
 
 
@@ -102,8 +101,10 @@ def main() -> None:
     parser.add_argument("--model", default="fcc-bcc-hcp")
     args = parser.parse_args()
     table = []
-    for name, frames in (("Sigma5(310) bicrystal", bicrystal()), ("polycrystal, 4 grains", polycrystal())):
-        table += rows(f"{name}, {len(frames.raw)} atoms", frames, args.model)
+    frames = bicrystal()
+    table += rows(f"Sigma5(310) bicrystal, {len(frames.raw)} atoms", frames, args.model, FIGURES / "case_bicrystal.png")
+    frames = polycrystal()
+    table += rows(f"polycrystal, 4 grains, {len(frames.raw)} atoms", frames, args.model)
     header = ["system", "state", "not bcc, a-CNA", "vs 0 K", "not bcc, PTM", "vs 0 K"]
     text = f"\nTa grain boundaries at {TEMPERATURE:.0f} K, model {args.model}\n\n" + markdown_table(header, table)
     print(text)

@@ -26,7 +26,6 @@ from lmp_denoise.md import METALS, potential_dir  # noqa: E402
 
 CU = METALS["Cu"]
 CRYSTALLINE = [CLASSES["fcc"]["PTM"], CLASSES["hcp"]["PTM"]]
-NAMES = {0: "other", 1: "fcc", 2: "hcp", 3: "bcc", 4: "ico"}
 
 
 def melt_with_seed(cells: int = 16, radius: float = 3.5, homologous: float = 0.75) -> Frames:
@@ -73,7 +72,7 @@ def main() -> None:
     print(text)
     (OUT / "nucleus.md").write_text(text + "\n")
     panels = {label: (states[label], types[label]["PTM"]) for label in ("raw", "1 ps average", "minimised", "8 steps")}
-    slice_figure(panels, NAMES, FIGURES / "case_nucleus.png", "Cu nucleus at 0.75 Tm: a 4 A slice, PTM")
+    slice_figure(panels, FIGURES / "case_nucleus.png", "Cu nucleus at 0.75 Tm: a 4 A slice, PTM")
 
 
 if __name__ == "__main__":
