@@ -34,6 +34,10 @@ def _train(args: argparse.Namespace) -> int:
         raise UserError("--lr and --cutoff must be > 0, --sigma-fraction in (0, 1), --jitter in [0, 0.5)")
     if not 0 <= args.open_fraction <= 1:
         raise UserError(f"--open-fraction must be in [0, 1], not {args.open_fraction}")
+    if not args.loss_floor > 0:
+        raise UserError(f"--loss-floor must be > 0, not {args.loss_floor}")
+    if not 0 <= args.strain < 0.2:
+        raise UserError(f"--strain must be in [0, 0.2), not {args.strain}")
     _check_writable(Path(args.output))
     if args.resume is not None and not args.resume.is_file():
         raise UserError(f"--resume {args.resume}: no such checkpoint (written as OUTPUT.ckpt by an earlier run)")
@@ -59,6 +63,8 @@ def _train(args: argparse.Namespace) -> int:
         sigma_fraction=args.sigma_fraction,
         jitter=args.jitter,
         open_fraction=args.open_fraction,
+        strain=args.strain,
+        loss_floor=args.loss_floor,
         log=args.log,
         checkpoint_every=args.checkpoint_every,
         command=shlex.join(["lmp-denoise", *sys.argv[1:]]),
@@ -279,6 +285,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.5,
         help="share of training structures with free surfaces or voids: clusters, slabs (default: %(default)s)",
+    )
+    train.add_argument(
+        "--strain",
+        type=float,
+        default=0.02,
+        help="largest component of a random homogeneous strain of each structure (default: %(default)s)",
+    )
+    train.add_argument(
+        "--loss-floor",
+        type=float,
+        default=0.5,
+        help="noise level (x the largest) below which errors stop gaining weight in the loss (default: %(default)s)",
     )
     train.add_argument("--cutoff", type=float, default=3.2, help="graph cutoff, A at the reference volume (default: %(default)s)")
     train.add_argument("--layers", type=int, default=3, help="interaction layers (default: %(default)s)")

@@ -2,7 +2,10 @@
 
 sigma is drawn per structure, uniformly up to ``sigma_fraction`` x the nearest-neighbour
 distance (Lindemann's criterion, ~0.125). The density jitter scales each structure by a random
-factor so the model tolerates an imperfect automatic length scale.
+factor so the model tolerates an imperfect automatic length scale; a random homogeneous strain
+(each component up to ``strain``) teaches it that a strained crystal is not noise: real snapshots
+carry strain (box fluctuations, the elastic fields of defects and surfaces), and a model that
+reads strain as noise drives bcc along the Bain path toward fcc over many iterations.
 
 A fraction ``open_fraction`` of the structures is not bulk but has free surfaces or open space:
 a spherical cluster, a thick disc whose two flat faces have a random or low-index orientation
@@ -10,9 +13,10 @@ a spherical cluster, a thick disc whose two flat faces have a random or low-inde
 noise, so an atom with missing neighbours learns that it is not displaced: the network does not
 pull surfaces into the vacuum.
 
-Each atom's loss is weighted 1 / (sigma^2 + (0.2 sigma_max)^2), normalised to a mean of 1 over
-the noise levels: errors at small noise, where the iteration ends, count about as much as errors
-at large noise (with plain squared errors they would hardly count).
+Each atom's loss is weighted 1 / (sigma^2 + (f sigma_max)^2), normalised to a mean of 1 over the
+noise levels: errors at small noise, where the iteration ends, count more than with plain squared
+errors (where they would hardly count); the floor f (0.5) keeps large noise, which one step
+must remove, from counting too little.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ GEOMETRIES = ("bulk", "cluster", "slab", "void")
 OPEN_SHARES = {"cluster": 0.3, "slab": 0.5, "void": 0.2}
 #: Low-index face normals in the conventional cell's frame (signs and permutations drawn at random).
 LOW_INDEX = ((1, 0, 0), (1, 1, 0), (1, 1, 1))
-WEIGHT_FLOOR = 0.2  # x sigma_max: below this noise, the loss weight stops growing
 
 
 @dataclass
@@ -45,9 +48,8 @@ class Batch:
     weight: torch.Tensor  # per atom
 
 
-def noise_weight(sigma: float, sigma_max: float) -> float:
-    """The loss weight of noise ``sigma`` (drawn uniformly up to ``sigma_max``), mean 1."""
-    f = WEIGHT_FLOOR
+def noise_weight(sigma: float, sigma_max: float, f: float) -> float:
+    """The loss weight of noise ``sigma`` (drawn uniformly up to ``sigma_max``; floor ``f``), mean 1."""
     mean = np.arctan(1.0 / f) / f  # of 1 / (u^2 + f^2) for u uniform in [0, 1]
     return 1.0 / (((sigma / sigma_max) ** 2 + f * f) * mean)
 
@@ -64,11 +66,15 @@ class NoisyLattices:
         min_atoms: int = 400,
         seed: int = 0,
         open_fraction: float = 0.0,
+        strain: float = 0.0,
+        loss_floor: float = 0.5,
     ) -> None:
         self.structures = list(structures)
         self.cutoff = cutoff
         self.jitter = jitter
         self.open_fraction = open_fraction
+        self.strain = strain
+        self.loss_floor = loss_floor
         self.min_atoms = min_atoms
         self.cells = {name: supercell(name, min_atoms) for name in self.structures}
         self.spacing = {n: nearest_neighbour_distance(n) for n in self.structures}
@@ -126,11 +132,13 @@ class NoisyLattices:
         """One noisy structure: edge index, float64 edge vectors, species, target displacement, loss weight."""
         atoms = self.structure(name, geometry)
         stretch = 1.0 + self.rng.uniform(-self.jitter, self.jitter)
+        strain = self.rng.uniform(-self.strain, self.strain, (3, 3)) if self.strain else np.zeros((3, 3))
+        deform = stretch * (np.eye(3) + (strain + strain.T) / 2)  # row vectors: x -> x @ deform
         sigma = self.rng.uniform(0.0, self.sigma_max[name]) * stretch
         noise = sigma * self.rng.standard_normal((len(atoms), 3))
-        positions = atoms.positions * stretch + noise
-        index, vectors = edges(positions, atoms.cell.array * stretch, atoms.pbc, self.cutoff)
-        return index, vectors, atoms.get_tags(), noise, noise_weight(sigma, self.sigma_max[name] * stretch)
+        positions = atoms.positions @ deform + noise
+        index, vectors = edges(positions, atoms.cell.array @ deform, atoms.pbc, self.cutoff)
+        return index, vectors, atoms.get_tags(), noise, noise_weight(sigma, self.sigma_max[name] * stretch, self.loss_floor)
 
     def batch(self, num_structures: int, dtype: torch.dtype = torch.float32) -> Batch:
         names = self.rng.choice(self.structures, size=num_structures)

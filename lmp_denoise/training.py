@@ -31,6 +31,8 @@ class TrainSettings:
     sigma_fraction: float = 0.125
     jitter: float = 0.03
     open_fraction: float = 0.5  # structures with free surfaces or voids (noise.py)
+    strain: float = 0.02  # largest component of the random homogeneous strain (noise.py)
+    loss_floor: float = 0.5  # noise level, x sigma_max, below which the loss weight stops growing
     checkpoint: Path | None = None
     checkpoint_every: int = 200
     log: Path | None = None
@@ -70,6 +72,8 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
         settings.jitter,
         seed=settings.seed,
         open_fraction=settings.open_fraction,
+        strain=settings.strain,
+        loss_floor=settings.loss_floor,
     )
     start, history = 0, []
     if resume is not None:
@@ -132,7 +136,8 @@ def _metadata(settings: TrainSettings, history: list[float]) -> dict:
         "sigma_fraction": settings.sigma_fraction,
         "density_jitter": settings.jitter,
         "open_fraction": settings.open_fraction,
-        "loss": "noise MSE weighted by noise level (lmp_denoise/noise.py)",
+        "strain": settings.strain,
+        "loss": f"noise MSE weighted 1 / (sigma^2 + ({settings.loss_floor} sigma_max)^2) (lmp_denoise/noise.py)",
         "config": config.as_dict(),
         "training": {
             "steps": len(history),

@@ -31,6 +31,28 @@ def test_noise_sigma_stays_below_the_lindemann_bound():
         assert batch.edge_index.max() < len(batch.species)
 
 
+@pytest.mark.parametrize("name", ["fcc", "hcp", "cd", "rocksalt"])
+def test_open_training_structures_have_surfaces_and_the_noise_as_target(name):
+    data = NoisyLattices([name], cutoff=3.5, seed=4, open_fraction=1.0, strain=0.02)
+    bulk = len(data.cells[name])
+    for geometry in ("cluster", "slab", "void"):
+        atoms = data.structure(name, geometry)
+        index, vectors, species, noise, weight = data.sample(name, geometry)
+        neighbours = np.bincount(index[0], minlength=len(species))
+        assert 30 < len(atoms) and len(species) <= 1.5 * bulk and weight > 0
+        assert neighbours.min() < 0.75 * np.median(neighbours), f"{geometry}: some atoms must miss neighbours"
+        assert abs(noise.mean()) < 0.05 and noise.std() < 0.125 * nearest_neighbour_distance(name)
+    assert not data.structure(name, "cluster").pbc.any() and data.structure(name, "void").pbc.all()
+
+
+def test_loss_weights_average_one_and_favour_small_noise():
+    from lmp_denoise.noise import noise_weight
+
+    sigmas = np.linspace(0, 1, 100001)
+    weights = np.array([noise_weight(s, 1.0, 0.5) for s in sigmas])
+    assert weights.mean() == pytest.approx(1.0, rel=1e-3) and weights[0] > 4 * weights[-1]
+
+
 @pytest.mark.parametrize("name, tolerance", [("fcc", 0.015), ("bcc", 0.015), ("hcp", 0.015), ("cd", 0.05), ("sc", 0.05)])
 @pytest.mark.parametrize("stretch", [0.8, 1.3])
 def test_auto_volume_recovers_the_true_volume(name, tolerance, stretch):
