@@ -125,11 +125,14 @@ def simulate(
 
 def _write(path: Path, frames: Frames) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {}
+    arrays = {"pbc": frames.raw.pbc}
     for key in ("start", "raw", "average", "minimum"):
         atoms = getattr(frames, key)
-        arrays[f"{key}_positions"], arrays[f"{key}_cell"] = atoms.positions, atoms.cell.array
-    arrays["pbc"], arrays["types"] = frames.raw.pbc, frames.raw.numbers
+        arrays[f"{key}_positions"], arrays[f"{key}_cell"], arrays[f"{key}_types"] = (
+            atoms.positions,
+            atoms.cell.array,
+            atoms.numbers,
+        )
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
     os.close(fd)
     np.savez_compressed(tmp, **arrays)
@@ -139,7 +142,7 @@ def _write(path: Path, frames: Frames) -> None:
 def _read(path: Path) -> Frames:
     z = np.load(path)
     make = lambda key: Atoms(  # noqa: E731
-        numbers=z["types"], positions=z[f"{key}_positions"], cell=z[f"{key}_cell"], pbc=z["pbc"]
+        numbers=z[f"{key}_types"], positions=z[f"{key}_positions"], cell=z[f"{key}_cell"], pbc=z["pbc"]
     )
     return Frames(make("start"), make("raw"), make("average"), make("minimum"))
 
