@@ -109,7 +109,7 @@ def slab_rows(frames: Frames, model: str, layer: np.ndarray) -> tuple[list[list]
 
 def iterates(atoms, model: str, steps: tuple[int, ...]) -> dict:
     """The denoised atoms after each of ``steps`` iterations (one run)."""
-    run, out = Denoiser(atoms, model), {}
+    run, out = Denoiser(atoms, model, types={1: "A"} if "dc3-six" in model else None), {}  # Cu is species A
     while run.iterations < max(steps):
         run.step()
         if run.iterations in steps:
