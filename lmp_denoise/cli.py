@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.5,
         help="noise level (x the largest) below which errors stop gaining weight in the loss (default: %(default)s)",
     )
-    train.add_argument("--cutoff", type=float, default=3.2, help="graph cutoff, A at the reference volume (default: %(default)s)")
+    train.add_argument("--cutoff", type=float, default=3.5, help="graph cutoff, A at the reference volume (default: %(default)s)")
     train.add_argument("--layers", type=int, default=3, help="interaction layers (default: %(default)s)")
     train.add_argument("--features", type=int, default=16, help="channels per irrep (default: %(default)s)")
     train.add_argument("--log", type=Path, help="append one JSON line per step (loss, time)")

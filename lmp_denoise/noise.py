@@ -4,8 +4,7 @@ sigma is drawn per structure, uniformly up to ``sigma_fraction`` x the nearest-n
 distance (Lindemann's criterion, ~0.125). The density jitter scales each structure by a random
 factor so the model tolerates an imperfect automatic length scale; a random homogeneous strain
 (each component up to ``strain``) teaches it that a strained crystal is not noise: real snapshots
-carry strain (box fluctuations, the elastic fields of defects and surfaces), and a model that
-reads strain as noise drives bcc along the Bain path toward fcc over many iterations.
+carry strain (box fluctuations, the elastic fields of defects and surfaces).
 
 A fraction ``open_fraction`` of the structures is not bulk but has free surfaces or open space:
 a spherical cluster, a thick disc whose two flat faces have a random or low-index orientation
