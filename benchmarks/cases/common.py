@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from lmp_denoise.denoise import Denoiser
 from lmp_denoise.md import new_lammps
 
 OUT = Path(__file__).resolve().parents[1] / "out" / "cases"
@@ -145,6 +146,19 @@ def _read(path: Path) -> Frames:
         numbers=z[f"{key}_types"], positions=z[f"{key}_positions"], cell=z[f"{key}_cell"], pbc=z["pbc"]
     )
     return Frames(make("start"), make("raw"), make("average"), make("minimum"))
+
+
+def states(frames: Frames, model: str, steps: tuple[int, ...]) -> dict[str, Atoms]:
+    """The raw snapshot, its baselines, and the denoised atoms after each of ``steps`` iterations
+    (one run; ``dc3-six`` gets its one-species mapping)."""
+    out = {"raw": frames.raw, "1 ps average": frames.average, "minimised": frames.minimum}
+    types = {int(t): "A" for t in set(frames.raw.numbers)} if "dc3-six" in str(model) else None
+    run = Denoiser(frames.raw, model, types=types)
+    while run.iterations < max(steps):
+        run.step()
+        if run.iterations in steps:
+            out[f"{run.iterations} steps"] = run.result().atoms
+    return out
 
 
 def minimum_image(difference: np.ndarray, atoms: Atoms) -> np.ndarray:

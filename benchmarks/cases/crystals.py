@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import FIGURES, OUT, Frames, markdown_table, minimum_image, simulate  # noqa: E402
+from common import states as all_states  # noqa: E402
 
-from lmp_denoise.denoise import Denoiser  # noqa: E402
 from lmp_denoise.evaluate import accuracy, wigner_seitz_defects  # noqa: E402
 from lmp_denoise.md import METALS, potential_dir  # noqa: E402
 
@@ -61,15 +61,6 @@ def crystal(element: str, defects: bool) -> Frames:
     return simulate(name, system, force_field(element), HOMOLOGOUS * m.melting_point, 6.0, barostat, defects=extra)
 
 
-def denoised(atoms, model: str, steps: tuple[int, ...]) -> dict:
-    run, out = Denoiser(atoms, model), {}
-    while run.iterations < max(steps):
-        run.step()
-        if run.iterations in steps:
-            out[f"{run.iterations} steps"] = run.result().atoms
-    return out
-
-
 def site_rms(atoms, frames: Frames) -> float:
     """RMS distance to the ideal sites: the start lattice mapped into this box, drift removed."""
     ideal = frames.start.get_scaled_positions() @ atoms.cell.array
@@ -107,16 +98,14 @@ def main() -> None:
     steps = (1, 2, 4, 8, 16, 32)
     for element, m in METALS.items():
         frames = crystal(element, defects=False)
-        states = {"raw": frames.raw, "1 ps average": frames.average, "minimised": frames.minimum}
-        states |= denoised(frames.raw, args.model, steps)
+        states = all_states(frames, args.model, steps)
         rms = {label: site_rms(atoms, frames) for label, atoms in states.items()}
         curves[f"{element} ({m.lattice})"] = (list(steps), [rms[f"{k} steps"] for k in steps], rms["1 ps average"])
         for label in ("raw", "1 ps average", "minimised", "1 steps", "8 steps", "32 steps"):
             share = accuracy(states[label], m.lattice)
             precision.append([f"{element} ({m.lattice})", label, rms[label], 100 * share["a-CNA"], 100 * share["PTM"]])
         frames = crystal(element, defects=True)
-        states = {"raw": frames.raw, "1 ps average": frames.average, "minimised": frames.minimum}
-        states |= denoised(frames.raw, args.model, (8,))
+        states = all_states(frames, args.model, (8,))
         row = [f"{element} ({m.lattice})", len(frames.raw)]
         row += ["{} / {}".format(*wigner_seitz_defects(atoms, frames.start)) for atoms in states.values()]
         defects.append(row)

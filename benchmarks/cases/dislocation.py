@@ -22,9 +22,9 @@ from ase.lattice.cubic import BodyCenteredCubic
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import FIGURES, OUT, Frames, markdown_table, simulate, slice_figure  # noqa: E402
+from common import states as all_states  # noqa: E402
 from grain_boundaries import FORCE_FIELD, A  # noqa: E402
 
-from lmp_denoise.denoise import denoise  # noqa: E402
 from lmp_denoise.evaluate import ptm_types  # noqa: E402
 
 TEMPERATURE = 0.6 * 3290.0
@@ -69,8 +69,7 @@ def main() -> None:
     parser.add_argument("--model", default="fcc-bcc-hcp")
     args = parser.parse_args()
     frames = screw_dipole()
-    states = {"minimised": frames.minimum, "raw": frames.raw, "1 ps average": frames.average}
-    states |= {f"{k} steps": denoise(frames.raw, args.model, steps=k).atoms for k in (1, 8)}
+    states = all_states(frames, args.model, (1, 8))
     reference = dxa(frames.minimum)[0]
     table = []
     for label, atoms in states.items():

@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import OUT, Frames, markdown_table, minimum_image, simulate  # noqa: E402
+from common import states as all_states  # noqa: E402
 
-from lmp_denoise.denoise import denoise  # noqa: E402
 from lmp_denoise.evaluate import CLASSES, structure_types  # noqa: E402
 from lmp_denoise.md import METALS, potential_dir  # noqa: E402
 
@@ -65,9 +65,7 @@ def rms(moved, frames: Frames) -> float:
 
 def rows(name: str, frames: Frames, model: str) -> list[list]:
     out = []
-    states = {"raw": frames.raw, "1 ps average": frames.average, "minimised": frames.minimum}
-    states |= {f"{k} steps": denoise(frames.raw, model, steps=k).atoms for k in (1, 8)}
-    for label, atoms in states.items():
+    for label, atoms in all_states(frames, model, (1, 8)).items():
         types = structure_types(atoms)
         disordered = [100 * float(np.mean(~np.isin(types[c], CRYSTALLINE))) for c in ("a-CNA", "PTM")]
         out.append([name, label, *disordered, rms(atoms, frames)])

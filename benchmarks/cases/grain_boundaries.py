@@ -23,8 +23,8 @@ from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import FIGURES, OUT, Frames, markdown_table, simulate, slice_figure  # noqa: E402
+from common import states as all_states  # noqa: E402
 
-from lmp_denoise.denoise import denoise  # noqa: E402
 from lmp_denoise.evaluate import CLASSES, structure_types  # noqa: E402
 from lmp_denoise.md import potential_dir  # noqa: E402
 from lmp_denoise.neighbors import pair_distances  # noqa: E402
@@ -82,8 +82,8 @@ def polycrystal(grains: int = 4, length: float = 60.0, seed: int = 7) -> Frames:
 
 
 def rows(name: str, frames: Frames, model: str, figure: Path | None = None) -> list[list]:
-    states = {"minimised (0 K)": frames.minimum, "raw": frames.raw, "1 ps average": frames.average}
-    states["8 steps"] = denoise(frames.raw, model, steps=8).atoms
+    states = all_states(frames, model, (8,))
+    states = {"minimised (0 K)": states.pop("minimised"), **states}
     types = {label: structure_types(atoms) for label, atoms in states.items()}
     reference = {c: int((types["minimised (0 K)"][c] != BCC).sum()) for c in ("a-CNA", "PTM")}
     out = []

@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import FIGURES, OUT, Frames, markdown_table, simulate, slice_figure  # noqa: E402
+from common import states as all_states  # noqa: E402
 
-from lmp_denoise.denoise import denoise  # noqa: E402
 from lmp_denoise.evaluate import CLASSES, structure_types  # noqa: E402
 from lmp_denoise.md import METALS, potential_dir  # noqa: E402
 
@@ -56,8 +56,7 @@ def main() -> None:
     parser.add_argument("--model", default="fcc-bcc-hcp")
     args = parser.parse_args()
     frames = melt_with_seed()
-    states = {"raw": frames.raw, "1 ps average": frames.average, "minimised": frames.minimum}
-    states |= {f"{k} steps": denoise(frames.raw, args.model, steps=k).atoms for k in (1, 8)}
+    states = all_states(frames, args.model, (1, 8))
     types = {label: structure_types(atoms) for label, atoms in states.items()}
     reference = {c: np.isin(types["1 ps average"][c], CRYSTALLINE) for c in ("a-CNA", "PTM")}
     table = []

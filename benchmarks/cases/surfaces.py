@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import FIGURES, OUT, Frames, markdown_table, minimum_image, simulate  # noqa: E402
+from common import states as all_states  # noqa: E402
 
-from lmp_denoise.denoise import Denoiser  # noqa: E402
 from lmp_denoise.evaluate import CLASSES, adaptive_cna_types, ptm_types  # noqa: E402
 from lmp_denoise.md import METALS, potential_dir  # noqa: E402
 
@@ -91,8 +91,7 @@ def slab_rows(frames: Frames, model: str, layer: np.ndarray) -> tuple[list[list]
     top = layer.max()
     second = (layer == 1) | (layer == top - 1)
     interior = (layer >= 3) & (layer <= top - 3)
-    states = {"raw": frames.raw, "1 ps average": frames.average, "minimised": frames.minimum}
-    states.update({f"{k} steps": atoms for k, atoms in iterates(frames.raw, model, STEPS).items()})
+    states = all_states(frames, model, STEPS)
     rows, profiles = [], {}
     for label, atoms in states.items():
         profile = layer_profile(atoms, frames, layer)
@@ -107,22 +106,13 @@ def slab_rows(frames: Frames, model: str, layer: np.ndarray) -> tuple[list[list]
     return rows, profiles
 
 
-def iterates(atoms, model: str, steps: tuple[int, ...]) -> dict:
-    """The denoised atoms after each of ``steps`` iterations (one run)."""
-    run, out = Denoiser(atoms, model, types={1: "A"} if "dc3-six" in model else None), {}  # Cu is species A
-    while run.iterations < max(steps):
-        run.step()
-        if run.iterations in steps:
-            out[run.iterations] = run.result().atoms
-    return out
-
-
 def cluster_rows(frames: Frames, model: str) -> list:
     reference = radius_of_gyration(frames.average)
     row = [len(frames.raw), reference]
     for atoms in (frames.start, frames.raw, frames.minimum):
         row.append(f"{100 * (radius_of_gyration(atoms) / reference - 1):+.2f}%")
-    for atoms in iterates(frames.raw, model, (8, 32)).values():
+    denoised = all_states(frames, model, (8, 32))
+    for atoms in (denoised["8 steps"], denoised["32 steps"]):
         row.append(f"{100 * (radius_of_gyration(atoms) / reference - 1):+.2f}%")
     return row
 
