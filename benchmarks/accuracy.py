@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--model", default="fcc-bcc-hcp")
     parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 0.75, 0.9, 1.0])
     parser.add_argument("--steps", type=int, default=2500, help="MD steps per snapshot")
-    parser.add_argument("--plot", type=Path, default=Path("docs/figures/accuracy.png"))
+    parser.add_argument("--plot", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "figures" / "accuracy.png")
     args = parser.parse_args()
     model = load_model(args.model)
 
