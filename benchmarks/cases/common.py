@@ -14,7 +14,8 @@ import numpy as np
 from ase import Atoms
 
 from lmp_denoise.denoise import Denoiser
-from lmp_denoise.md import new_lammps
+from lmp_denoise.md import lammps_atoms, new_lammps
+from lmp_denoise.models import load_model
 
 OUT = Path(__file__).resolve().parents[1] / "out" / "cases"
 FIGURES = Path(__file__).resolve().parents[2] / "docs" / "figures"
@@ -33,19 +34,6 @@ class Frames:
     @property
     def types(self) -> np.ndarray:
         return self.raw.numbers
-
-
-def _extract(lmp, key: str = "x") -> Atoms:
-    lo, hi, xy, yz, xz, periodic, _ = lmp.extract_box()
-    cell = np.array([[hi[0] - lo[0], 0, 0], [xy, hi[1] - lo[1], 0], [xz, yz, hi[2] - lo[2]]])
-    nlocal = lmp.extract_global("nlocal")
-    ids = np.array(lmp.numpy.extract_atom("id"))[:nlocal].ravel()
-    types = np.array(lmp.numpy.extract_atom("type"))[:nlocal].ravel()
-    x = np.array(lmp.numpy.extract_fix("avg", 1, 2) if key == "avg" else lmp.numpy.extract_atom("x"))[:nlocal]
-    order = np.argsort(ids)
-    atoms = Atoms(numbers=types[order], positions=x[order] - np.array(lo), cell=cell, pbc=periodic)
-    atoms.wrap()
-    return atoms
 
 
 def simulate(
@@ -77,7 +65,7 @@ def simulate(
     t0 = time.time()
     lmp = new_lammps()
     lmp.commands_list(["units metal", "atom_style atomic", *system, *force_field, f"timestep {TIMESTEP}", "thermo 0"])
-    start = _extract(lmp)
+    start = lammps_atoms(lmp)
     lmp.commands_list(list(defects))
     lmp.command(f"velocity all create {2 * (melt[0] if melt else temperature)} {seed} mom yes rot yes dist gaussian")
     if barostat is None:
@@ -107,16 +95,16 @@ def simulate(
             f"run {window // 2}",
         ]
     )
-    raw = _extract(lmp)
+    raw = lammps_atoms(lmp)
     with tempfile.TemporaryDirectory() as scratch:
         data = Path(scratch) / "snapshot.data"
         lmp.command(f"write_data {data} nocoeff")
         lmp.command(f"run {window - window // 2}")
-        average = _extract(lmp, "avg")
+        average = lammps_atoms(lmp, "avg")
         lmp.command("clear")
         lmp.commands_list(["units metal", "atom_style atomic", f"read_data {data}", *force_field, "thermo 0"])
         lmp.commands_list(["min_style cg", "minimize 0 1e-6 5000 50000"])
-        minimum = _extract(lmp)
+        minimum = lammps_atoms(lmp)
     lmp.close()
     frames = Frames(start, raw, average, minimum)
     _write(cache, frames)
@@ -150,9 +138,11 @@ def _read(path: Path) -> Frames:
 
 def states(frames: Frames, model: str, steps: tuple[int, ...]) -> dict[str, Atoms]:
     """The raw snapshot, its baselines, and the denoised atoms after each of ``steps`` iterations
-    (one run; ``dc3-six`` gets its one-species mapping)."""
+    (one run; a multi-species model sees every atom as its first species: these are one-element
+    systems, the Cu-Zr glass included, for the one-species models)."""
     out = {"raw": frames.raw, "1 ps average": frames.average, "minimised": frames.minimum}
-    types = {int(t): "A" for t in set(frames.raw.numbers)} if "dc3-six" in str(model) else None
+    species = load_model(model).species
+    types = {int(t): species[0] for t in set(frames.raw.numbers)} if len(species) > 1 else None
     run = Denoiser(frames.raw, model, types=types)
     while run.iterations < max(steps):
         run.step()
