@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from ase import Atoms
 
-from .lattices import conventional_cell, nearest_neighbour_distance, supercell
+from .lattices import SPECIES, nearest_neighbour_distance, species_of, training_cell
 from .neighbors import edges
 
 #: Shares of cluster, slab and void among the open structures.
@@ -73,10 +73,18 @@ class NoisyLattices:
         self.open_fraction = open_fraction
         self.strain = strain
         self.loss_floor = loss_floor
-        self.cells = {name: supercell(name, min_atoms) for name in self.structures}
-        self.spacing = {n: nearest_neighbour_distance(n) for n in self.structures}
+        self.species = species_of(self.structures)
+        self.units = {name: self._tagged(name, 1) for name in self.structures}  # conventional cells
+        self.cells = {name: self._tagged(name, min_atoms) for name in self.structures}
+        self.spacing = {n: nearest_neighbour_distance(self.units[n]) for n in self.structures}
         self.sigma_max = {n: sigma_fraction * self.spacing[n] for n in self.structures}
         self.rng = np.random.default_rng(seed)
+
+    def _tagged(self, name: str, min_atoms: int) -> Atoms:
+        """The training cell of ``name``, tagged with the model's species indices."""
+        atoms = training_cell(name, min_atoms)
+        atoms.set_tags([self.species.index(SPECIES[name][t]) for t in atoms.get_tags()])
+        return atoms
 
     def geometry(self) -> str:
         if self.rng.uniform() >= self.open_fraction:
@@ -108,7 +116,7 @@ class NoisyLattices:
 
     def _block(self, name: str, radius: float) -> Atoms:
         """Enough of the lattice around a random origin to hold a sphere of ``radius``."""
-        cell = conventional_cell(name)
+        cell = self.units[name]
         reps = np.ceil(2.0 * (radius + self.cutoff) / cell.cell.lengths()).astype(int) + 1
         block = cell.repeat(tuple(reps))
         origin = (reps / 2.0 + self.rng.uniform(size=3)) @ cell.cell.array

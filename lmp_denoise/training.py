@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .lattices import REFERENCE_VOLUME, TWO_SPECIES
+from .lattices import REFERENCE_VOLUME, species_of
 from .modelfile import save
 from .nn.network import DenoiserNet, ModelConfig
 from .noise import NoisyLattices
@@ -41,10 +41,6 @@ class TrainSettings:
     model: ModelConfig = field(default_factory=ModelConfig)
 
 
-def species_for(structures: list[str]) -> list[str]:
-    return ["A", "B"] if TWO_SPECIES.intersection(structures) else ["A"]
-
-
 def loss_fn(model: torch.nn.Module, batch, device: str) -> torch.Tensor:
     """Squared error of the predicted noise per atom, weighted by noise level (see noise.py)."""
     predicted = model(batch.edge_vectors.to(device), batch.edge_index.to(device), batch.species.to(device))
@@ -61,7 +57,7 @@ def _learning_rate(settings: TrainSettings, step: int) -> float:
 def train(settings: TrainSettings, resume: Path | None = None) -> Path:
     """Train, checkpointing as it goes, and export the final model file."""
     torch.manual_seed(settings.seed)
-    config = replace(settings.model, num_species=len(species_for(settings.structures)))
+    config = replace(settings.model, num_species=len(species_of(settings.structures)))
     settings.model = config
     model = DenoiserNet(config).to(settings.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr)
@@ -130,7 +126,7 @@ def _metadata(settings: TrainSettings, history: list[float]) -> dict:
         "cutoff": config.cutoff,
         "num_layers": config.num_layers,
         "reference_volume": REFERENCE_VOLUME,
-        "species": species_for(settings.structures),
+        "species": species_of(settings.structures),
         "structures": list(settings.structures),
         "dtype": "float32",
         "sigma_fraction": settings.sigma_fraction,

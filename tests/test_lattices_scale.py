@@ -5,22 +5,56 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lmp_denoise.lattices import LATTICES, REFERENCE_VOLUME, nearest_neighbour_distance, supercell
+from lmp_denoise.lattices import (
+    LATTICES,
+    REFERENCE_VOLUME,
+    SILICA,
+    conventional_cell,
+    nearest_neighbour_distance,
+    species_of,
+    supercell,
+    training_cell,
+)
 from lmp_denoise.noise import NoisyLattices
 from lmp_denoise.scale import ScaleRecipe, StructureError, occupied_volume_per_atom, volume_per_atom
 
 COORDINATION = {"fcc": 12, "bcc": 8, "hcp": 12, "sc": 6, "cd": 4, "hd": 4, "rocksalt": 6}
 
 
-@pytest.mark.parametrize("name", LATTICES)
-def test_lattices_share_one_volume_per_atom(name):
+@pytest.mark.parametrize("name", sorted(set(LATTICES) - SILICA))
+def test_elemental_lattices_share_one_volume_per_atom(name):
     atoms = supercell(name, 300)
     assert atoms.get_volume() / len(atoms) == pytest.approx(REFERENCE_VOLUME, rel=1e-9)
     d = atoms.get_all_distances(mic=True)
     np.fill_diagonal(d, np.inf)
-    nn = nearest_neighbour_distance(name)
+    nn = nearest_neighbour_distance(conventional_cell(name))
     assert d.min() == pytest.approx(nn, rel=1e-9)
     assert set((d < nn * 1.02).sum(axis=1)) == {COORDINATION[name]}
+
+
+# measured densities (g/cm^3) of the silica polymorphs
+DENSITY = {"alpha-quartz": 2.65, "beta-quartz": 2.53, "alpha-cristobalite": 2.32, "beta-cristobalite": 2.18}
+
+
+@pytest.mark.parametrize("name", sorted(SILICA))
+def test_silica_polymorphs_are_corner_sharing_tetrahedra(name):
+    atoms = supercell(name, 300)
+    assert species_of([name]) == ["Si", "O"] and set(atoms.get_chemical_symbols()) == {"Si", "O"}
+    silicon = atoms.get_tags() == 0
+    assert 2 * silicon.sum() == (~silicon).sum()
+    d = atoms.get_all_distances(mic=True)
+    np.fill_diagonal(d, np.inf)
+    bonded = d < 1.8
+    assert set(bonded[silicon].sum(axis=1)) == {4} and set(bonded[~silicon].sum(axis=1)) == {2}
+    assert not bonded[np.ix_(silicon, silicon)].any() and 1.58 < d[bonded].min() and d[bonded].max() < 1.62
+    density = atoms.get_masses().sum() * 1.66054 / atoms.get_volume()
+    assert density == pytest.approx(DENSITY[name], abs=0.02)
+
+
+@pytest.mark.parametrize("name", ["fcc", "cd", "alpha-quartz", "beta-cristobalite"])
+def test_training_scale_makes_the_automatic_scale_read_the_reference_volume(name):
+    atoms = training_cell(name, 900)
+    assert volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc) == pytest.approx(REFERENCE_VOLUME, rel=1e-6)
 
 
 def test_noise_sigma_stays_below_the_lindemann_bound():
@@ -31,7 +65,7 @@ def test_noise_sigma_stays_below_the_lindemann_bound():
         assert batch.edge_index.max() < len(batch.species)
 
 
-@pytest.mark.parametrize("name", ["fcc", "hcp", "cd", "rocksalt"])
+@pytest.mark.parametrize("name", ["fcc", "hcp", "cd", "rocksalt", "alpha-quartz"])
 def test_open_training_structures_have_surfaces_and_the_noise_as_target(name):
     data = NoisyLattices([name], cutoff=3.5, seed=4, open_fraction=1.0, strain=0.02)
     bulk = len(data.cells[name])
@@ -41,7 +75,7 @@ def test_open_training_structures_have_surfaces_and_the_noise_as_target(name):
         neighbours = np.bincount(index[0], minlength=len(species))
         assert 30 < len(atoms) and len(species) <= 1.5 * bulk and weight > 0
         assert neighbours.min() < 0.75 * np.median(neighbours), f"{geometry}: some atoms must miss neighbours"
-        assert abs(noise.mean()) < 0.05 and noise.std() < 0.125 * nearest_neighbour_distance(name)
+        assert abs(noise.mean()) < 0.05 and noise.std() < 0.125 * nearest_neighbour_distance(data.units[name])
     assert not data.structure(name, "cluster").pbc.any() and data.structure(name, "void").pbc.all()
 
 
