@@ -125,6 +125,36 @@ def _denoise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _classify(args: argparse.Namespace) -> int:
+    from .files import denoise_file
+    from .models import load_model
+
+    if not 0 <= args.steps <= MAX_STEPS:
+        raise UserError(f"--steps must be 0 (the raw positions) to {MAX_STEPS}, not {args.steps}")
+    if args.tol < 0:
+        raise UserError(f"--tol must be >= 0, not {args.tol}")
+    scale, types = _parse_scale(args.scale), parse_type_map(args.types)
+    inputs = [Path(p) for p in args.inputs]
+    outputs = _output_names(inputs, args.output) if args.output else [None] * len(inputs)
+    model = load_model(args.model)
+    names = model.labels.names  # a model without labels fails here, before any work
+    width = max(8, *map(len, names))
+    print(f"{'file':<32} {'frame':>5} " + " ".join(f"{n:>{width}}" for n in names))
+    for source, target in zip(inputs, outputs, strict=True):
+
+        def report(number: int, labels, source=source) -> None:
+            shares = labels.fractions()
+            print(f"{str(source):<32} {number + 1:>5} " + " ".join(f"{shares[n]:>{width}.2%}" for n in names), flush=True)
+
+        denoise_file(source, target, model, args.steps, args.tol, scale, types, not args.quiet, labels=report)
+        if target is not None:
+            print(f"{source} -> {target}")
+    if args.output:
+        legend = ", ".join(f"{k} {n}" for k, n in enumerate(names))
+        print(f"per-atom columns: structure (dumps: {legend}; extended XYZ: the name) and structure_score")
+    return 0
+
+
 def _compress(args: argparse.Namespace) -> int:
     from .files import compress_files
     from .models import load_model
@@ -198,6 +228,7 @@ def _models(args: argparse.Namespace) -> int:
             f"\n  species: {', '.join(meta['species'])}\n  cutoff: {meta['cutoff']} A x {meta['num_layers']} layers"
             f" at {meta['reference_volume']:.3f} A^3/atom\n  trained: {training.get('steps')} steps,"
             f" final loss {training.get('final_loss', float('nan')):.3e}\n  command: {meta.get('command', '')}"
+            f"\n  labels: {', '.join(meta['labels']['names']) if 'labels' in meta else '(none)'}"
         )
     return 0
 
@@ -316,6 +347,20 @@ def build_parser() -> argparse.ArgumentParser:
     den.add_argument("-o", "--output", required=True, help="output file, or a directory for several inputs")
     _denoising_options(den)
     den.set_defaults(run=_denoise)
+
+    cla = sub.add_parser(
+        "classify",
+        help="denoise, then label each atom with one of the model's structures or 'other'",
+        description="Denoise every frame (K iterations; 0 labels the raw positions), then label each atom with the "
+        "training structure whose ideal neighbourhood it matches (template score at most the model's threshold) or "
+        "'other'. Prints the fraction of atoms per label and frame; with -o also writes the denoised frames with "
+        "per-atom columns 'structure' (extended XYZ: the label name; LAMMPS dump: its index, listed at the end) and "
+        "'structure_score' (RMS template mismatch / nearest-neighbour distance). Label names: 'lmp-denoise models'.",
+    )
+    cla.add_argument("inputs", nargs="+", metavar="INPUT", help="LAMMPS text dump (optionally .gz) or extxyz file")
+    cla.add_argument("-o", "--output", help="output file, or a directory for several inputs (default: print only)")
+    _denoising_options(cla)
+    cla.set_defaults(run=_classify)
 
     ev = sub.add_parser(
         "evaluate",

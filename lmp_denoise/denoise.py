@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from ase import Atoms
 
+from .labels import Labels, label_atoms
 from .modelfile import LoadedModel
 from .models import DEFAULT_MODEL, load_model
 from .neighbors import build_graph
@@ -171,3 +172,27 @@ def denoise(
         if run.step() < tol:
             break
     return run.result()
+
+
+@dataclass
+class Classification:
+    result: DenoiseResult  # the denoised frame the labels were computed on
+    labels: Labels
+
+
+def classify(
+    atoms: Atoms,
+    model: LoadedModel | str = DEFAULT_MODEL,
+    steps: int = 8,
+    tol: float = 0.0,
+    scale: str | float = "auto",
+    types: dict[int, int | str] | None = None,
+) -> Classification:
+    """Denoise ``atoms`` (``steps`` may be 0: the raw positions), then label each atom with one of
+    the model's training structures or "other" (lmp_denoise/labels.py)."""
+    model = load_model(model) if isinstance(model, str) else model
+    labels = model.labels  # before the work: a model without labels is an error
+    result = Denoiser(atoms, model, scale, types).result() if steps == 0 else denoise(atoms, model, steps, tol, scale, types)
+    species = species_indices(atoms, model, types)
+    out = result.atoms
+    return Classification(result, label_atoms(out.positions, out.cell.array, out.pbc, species, result.scale, labels))

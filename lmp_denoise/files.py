@@ -6,20 +6,32 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from .denoise import DenoiseResult, denoise
-from .io import atomic_output, detect_format, read_dump, read_extxyz, write_dump_frame, write_extxyz
+from .denoise import DenoiseResult, classify, denoise
+from .io import (
+    DISPLACEMENT_COLUMN,
+    SCORE_COLUMN,
+    STRUCTURE_COLUMN,
+    atomic_output,
+    detect_format,
+    read_dump,
+    read_extxyz,
+    write_dump_frame,
+    write_extxyz,
+)
+from .labels import Labels
 from .modelfile import LoadedModel
 from .scale import StructureError
 
 
 def denoise_file(
     source: str | Path,
-    target: str | Path,
+    target: str | Path | None,
     model: LoadedModel,
     steps: int = 8,
     tol: float = 0.0,
@@ -27,12 +39,18 @@ def denoise_file(
     types: dict[int, int | str] | None = None,
     progress: bool = True,
     comm=None,
+    labels: Callable[[int, Labels], None] | None = None,
 ) -> int:
     """Denoise every frame of ``source`` into ``target``; returns the number of frames.
 
-    With an MPI communicator, rank r denoises frames r, r + size, ... into a private part file and
-    rank 0 joins the parts in frame order: the output is the one a single process writes.
+    With ``labels``, each frame is also classified (structure and structure_score columns; the
+    structure as a name in extended XYZ, as the label index in a dump) and ``labels(frame number,
+    Labels)`` is called; ``target`` None writes nothing. With an MPI communicator, rank r denoises
+    frames r, r + size, ... into a private part file and rank 0 joins the parts in frame order: the
+    output is the one a single process writes.
     """
+    if target is None:
+        return _frames_only(Path(source), model, steps, tol, scale, types, progress, labels)
     source, target = Path(source), Path(target)
     if source.resolve() == target.resolve():
         raise StructureError(f"{target}: the output would overwrite the input; choose another name")
@@ -51,8 +69,12 @@ def denoise_file(
                 if number % size != rank:
                     continue
                 start = handle.tell() if size > 1 else 0
-                result = _denoise_frame(frame, kind, handle, model, steps, tol, scale, types, f"{source}, frame {number + 1}")
+                where = f"{source}, frame {number + 1}"
+                result, found = _denoise_frame(frame, kind, model, steps, tol, scale, types, labels is not None, where)
+                _write_frame(handle, frame, kind, result, found)
                 log.frame(number, result)
+                if labels is not None:
+                    labels(number, found)
                 if size > 1:
                     pieces.append((number, start, handle.tell() - start))
     except (StructureError, ValueError) as err:
@@ -99,17 +121,42 @@ class FrameLog:
         )
 
 
-def _denoise_frame(frame, kind, handle, model, steps, tol, scale, types, where: str) -> DenoiseResult:
+def _frames_only(source: Path, model, steps, tol, scale, types, progress: bool, labels) -> int:
+    """Denoise and classify every frame of ``source``, writing nothing (``labels`` gets the labels)."""
+    kind = detect_format(source)
+    log = FrameLog(source.name, progress)
+    frames = 0
+    for number, frame in enumerate(log.wrap(read_dump(source) if kind == "lammps-dump" else read_extxyz(source))):
+        result, found = _denoise_frame(frame, kind, model, steps, tol, scale, types, True, f"{source}, frame {number + 1}")
+        log.frame(number, result)
+        labels(number, found)
+        frames += 1
+    if frames == 0:
+        raise StructureError(f"{source}: holds no frames")
+    return frames
+
+
+def _denoise_frame(frame, kind, model, steps, tol, scale, types, with_labels: bool, where: str):
+    """(DenoiseResult, Labels or None) of one frame; errors name the frame."""
     atoms = frame.to_atoms() if kind == "lammps-dump" else frame
     try:
-        result = denoise(atoms, model, steps=steps, tol=tol, scale=scale, types=types)
+        if with_labels:
+            found = classify(atoms, model, steps, tol, scale, types)
+            return found.result, found.labels
+        return denoise(atoms, model, steps=steps, tol=tol, scale=scale, types=types), None
     except StructureError as err:
         raise StructureError(f"{where}: {err}") from None
+
+
+def _write_frame(handle, frame, kind: str, result: DenoiseResult, labels: Labels | None) -> None:
+    extra = {DISPLACEMENT_COLUMN: np.linalg.norm(result.displacement, axis=1)}
+    if labels is not None:
+        extra[STRUCTURE_COLUMN] = labels.index if kind == "lammps-dump" else labels.name.astype(str)
+        extra[SCORE_COLUMN] = labels.score
     if kind == "lammps-dump":
-        frame.with_positions(result.atoms.positions, result.displacement).write(handle)
+        frame.with_positions(result.atoms.positions, extra).write(handle)
     else:
-        write_extxyz(handle, result.atoms, result.displacement)
-    return result
+        write_extxyz(handle, result.atoms, extra)
 
 
 def _join_parts(comm, target: Path, part: Path, pieces: list, error: str | None) -> None:

@@ -19,6 +19,8 @@ import numpy as np
 from ase import Atoms
 
 DISPLACEMENT_COLUMN = "denoise_disp"
+STRUCTURE_COLUMN = "structure"  # label (name in extended XYZ, index into the model's label names in dumps)
+SCORE_COLUMN = "structure_score"  # the label's template score (lmp_denoise/labels.py)
 _CARTESIAN = (("x", "y", "z"), ("xu", "yu", "zu"))
 _SCALED = (("xs", "ys", "zs"), ("xsu", "ysu", "zsu"))
 
@@ -103,26 +105,32 @@ class DumpFrame:
             atoms.arrays["id"] = ids
         return atoms
 
-    def with_positions(self, positions: np.ndarray, displacement: np.ndarray) -> DumpFrame:
+    def with_positions(self, positions: np.ndarray, extra: dict[str, np.ndarray]) -> DumpFrame:
+        """This frame with new positions and per-atom ``extra`` columns (replaced if present)."""
         origin, cell = self.box()
         index, scaled = self._position_columns()
         values = np.linalg.solve(cell.T, (positions - origin).T).T if scaled else positions
         tokens = self.tokens.copy().astype(object)
         for k, column in enumerate(index):
             tokens[:, column] = [f"{v:.10g}" for v in values[:, k]]
-        disp = np.array([f"{v:.6g}" for v in np.linalg.norm(displacement, axis=1)], dtype=object)
         columns = self.columns.copy()
-        if DISPLACEMENT_COLUMN in columns:
-            tokens[:, columns.index(DISPLACEMENT_COLUMN)] = disp
-        else:
-            columns.append(DISPLACEMENT_COLUMN)
-            tokens = np.column_stack([tokens, disp])
+        for name, data in extra.items():
+            text = np.array([_token(v) for v in data], dtype=object)
+            if name in columns:
+                tokens[:, columns.index(name)] = text
+            else:
+                columns.append(name)
+                tokens = np.column_stack([tokens, text])
         return DumpFrame(self.header, columns, tokens, self.bounds, self.boundary)
 
     def write(self, handle) -> None:
         handle.writelines(line + "\n" for line in self.header)
         handle.write("ITEM: ATOMS " + " ".join(self.columns) + "\n")
         handle.writelines(" ".join(row) + "\n" for row in self.tokens)
+
+
+def _token(value) -> str:
+    return str(value) if isinstance(value, str | np.integer | int) else f"{value:.6g}"
 
 
 def read_dump(path: str | Path, wanted: Callable[[int], bool] | None = None) -> Iterator[DumpFrame | None]:
@@ -226,11 +234,13 @@ def read_extxyz(path: str | Path) -> Iterator[Atoms]:
         raise SnapshotError(f"{path}: not a readable extended XYZ file ({err})") from None
 
 
-def write_extxyz(handle, atoms: Atoms, displacement: np.ndarray) -> None:
+def write_extxyz(handle, atoms: Atoms, extra: dict[str, np.ndarray]) -> None:
+    """One extended XYZ frame with per-atom ``extra`` columns."""
     from ase.io import write
 
     atoms = atoms.copy()
-    atoms.arrays[DISPLACEMENT_COLUMN] = np.linalg.norm(displacement, axis=1)
+    for name, data in extra.items():
+        atoms.arrays[name] = np.asarray(data)
     write(handle, atoms, format="extxyz")
 
 

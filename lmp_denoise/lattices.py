@@ -9,7 +9,7 @@ factor, whatever its density (quartz and cristobalite share bond lengths, not de
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from ase import Atoms
@@ -91,7 +91,7 @@ def supercell(name: str, min_atoms: int = 400, volume_per_atom: float | None = N
     return cell.repeat(_repeats(cell, min_atoms))
 
 
-@lru_cache(maxsize=None)
+@cache
 def training_scale(name: str) -> float:
     """Length factor that makes the automatic scale read ``REFERENCE_VOLUME`` on ``name``."""
     from .scale import volume_per_atom

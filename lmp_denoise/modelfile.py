@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .io import default_file_mode
+from .labels import LabelSet, build_labels
 from .scale import RECIPE, ScaleRecipe
 
 if TYPE_CHECKING:
@@ -65,6 +66,15 @@ class LoadedModel:
     def scale_recipe(self) -> ScaleRecipe:
         """Constants of the automatic scale (files of format 1 carry none: this version's)."""
         return ScaleRecipe(**self.metadata["scale_recipe"]) if "scale_recipe" in self.metadata else RECIPE
+
+    @property
+    def labels(self) -> LabelSet:
+        """Structure labels and their templates (models written before lmp-denoise 0.4 have none)."""
+        if "labels" not in self.metadata:
+            raise ModelFileError(
+                f"model '{self.path}' carries no structure labels; add them with 'lmp-denoise upgrade {self.path} NEW.pt'"
+            )
+        return LabelSet.from_dict(self.metadata["labels"])
 
     @property
     def dtype(self) -> torch.dtype:
@@ -152,7 +162,10 @@ def load(path: str | Path, device: str = "cpu") -> LoadedModel:
 
 
 def upgrade(source: str | Path, target: str | Path) -> Path:
-    """Rewrite a model file in the current format (same weights, same metadata and history)."""
+    """Rewrite a model file in the current format (same weights, metadata and history), adding
+    the structure labels of its training lattices if it has none."""
     old = load(source)
     metadata = {k: v for k, v in old.metadata.items() if k not in ("format_version", "network")}
+    if "labels" not in metadata and "structures" in metadata:
+        metadata["labels"] = build_labels(metadata["structures"], metadata["species"]).as_dict()
     return save(old.network(), metadata, target)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .labels import build_labels
 from .lattices import REFERENCE_VOLUME, species_of
 from .modelfile import save
 from .nn.network import DenoiserNet, ModelConfig
@@ -128,6 +129,7 @@ def _metadata(settings: TrainSettings, history: list[float]) -> dict:
         "reference_volume": REFERENCE_VOLUME,
         "species": species_of(settings.structures),
         "structures": list(settings.structures),
+        "labels": build_labels(settings.structures, species_of(settings.structures)).as_dict(),
         "dtype": "float32",
         "sigma_fraction": settings.sigma_fraction,
         "density_jitter": settings.jitter,

@@ -1,0 +1,234 @@
+"""Per-atom structure labels: template matching against the model's own training lattices.
+
+After denoising, a crystalline atom sits within a few hundredths of an angstrom of an ideal site,
+so its neighbourhood can be compared with the ideal neighbourhoods of the structures the model
+was trained on. The comparison is rotation invariant and needs no alignment: for a template with
+``k`` neighbours, an atom's descriptor is
+
+- its ``k`` nearest neighbours' distances, sorted within each species (the species counts must
+  equal the template's), and
+- the ``k (k - 1) / 2`` distances between those neighbours, sorted;
+
+the score is the RMS difference from the template's descriptor over all entries, divided by the
+template's nearest-neighbour distance (lengths in model units: the input is scaled by the same
+factor as for denoising). An atom takes the label of the template with the lowest score if that
+score is at most ``threshold``, else "other". Scores are capped at 1 (also where no template of
+the atom's species applies).
+
+``k`` is chosen per template when the model file is written: the smallest complete shell count
+(a gap of at least ``GAP`` nearest-neighbour distances after the k-th neighbour) that tells the
+template from every other structure's by a score of at least ``SEPARATION``; fcc and hcp need the
+first shell (12), bcc two shells (14), cubic and hexagonal diamond three (28 and 17). The templates
+and the threshold are stored in the model file (metadata key ``labels``) and the LAMMPS compute
+(cpp/denoise_labels.cpp) applies them the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .neighbors import edges
+
+OTHER = "other"
+THRESHOLD = 0.06  # largest score that still counts as the template's structure
+SEPARATION = 0.2  # smallest score between one structure's template and every other structure's
+GAP = 0.1  # a shell ends where the next neighbour is this much (x d) farther
+REACH = 3.0  # templates use neighbours up to this x their nearest-neighbour distance
+MAX_K = 48  # and at most this many
+CHUNK = 2048  # atoms per block of descriptor arithmetic (bounds the k^2 temporaries)
+
+
+@dataclass(frozen=True)
+class Template:
+    label: int  # index into the label names
+    species: int  # model species of the centre atom
+    counts: tuple[int, ...]  # neighbours of each model species among the k nearest
+    radial: np.ndarray  # (k,) sorted within species, species in index order
+    pairs: np.ndarray  # (k (k - 1) / 2,) sorted
+    spacing: float  # nearest-neighbour distance
+
+    @property
+    def k(self) -> int:
+        return len(self.radial)
+
+    def as_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "species": self.species,
+            "counts": list(self.counts),
+            "radial": [round(float(v), 6) for v in self.radial],
+            "pairs": [round(float(v), 6) for v in self.pairs],
+            "spacing": round(self.spacing, 6),
+        }
+
+    @staticmethod
+    def from_dict(data: dict) -> Template:
+        return Template(
+            int(data["label"]),
+            int(data["species"]),
+            tuple(int(c) for c in data["counts"]),
+            np.asarray(data["radial"], float),
+            np.asarray(data["pairs"], float),
+            float(data["spacing"]),
+        )
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """What the model file says about labels: names (structures, then "other"), templates, threshold."""
+
+    names: list[str]
+    templates: list[Template]
+    threshold: float
+
+    def as_dict(self) -> dict:
+        return {
+            "names": self.names,
+            "threshold": self.threshold,
+            "descriptor": "k nearest distances sorted per species + their sorted pair distances (lmp_denoise/labels.py)",
+            "templates": [t.as_dict() for t in self.templates],
+        }
+
+    @staticmethod
+    def from_dict(data: dict) -> LabelSet:
+        return LabelSet(list(data["names"]), [Template.from_dict(t) for t in data["templates"]], float(data["threshold"]))
+
+    @property
+    def reach(self) -> float:
+        """Farthest neighbour any template uses, model units."""
+        return max(float(t.radial.max()) for t in self.templates)
+
+
+@dataclass
+class Neighbourhoods:
+    """Each atom's nearest neighbours, sorted by distance, padded to ``width`` with inf."""
+
+    distance: np.ndarray  # (N, width)
+    vectors: np.ndarray  # (N, width, 3)
+    species: np.ndarray  # (N, width), -1 where padded
+
+
+def neighbourhoods(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, reach: float, width: int) -> Neighbourhoods:
+    """The ``width`` nearest neighbours of every atom within ``reach``."""
+    index, vectors = edges(positions, cell, pbc, reach)
+    distance = np.linalg.norm(vectors, axis=1)
+    order = np.lexsort((distance, index[0]))
+    centre = index[0][order]
+    start = np.searchsorted(centre, np.arange(len(positions)))
+    rank = np.arange(len(order)) - start[centre]
+    keep = rank < width
+    n = len(positions)
+    out = Neighbourhoods(np.full((n, width), np.inf), np.zeros((n, width, 3)), np.full((n, width), -1, dtype=np.int64))
+    rows, cols, picked = centre[keep], rank[keep], order[keep]
+    out.distance[rows, cols] = distance[picked]
+    out.vectors[rows, cols] = vectors[picked]
+    out.species[rows, cols] = species[index[1][picked]]
+    return out
+
+
+def _scores(near: Neighbourhoods, atoms: np.ndarray, template: Template) -> np.ndarray:
+    """Score of ``template`` for each atom in ``atoms`` (1 where it cannot apply)."""
+    k = template.k
+    out = np.ones(len(atoms))
+    a, b = np.triu_indices(k, 1)
+    for first in range(0, len(atoms), CHUNK):
+        rows = atoms[first : first + CHUNK]
+        d, v, s = near.distance[rows, :k], near.vectors[rows, :k], near.species[rows, :k]
+        fits = np.isfinite(d).all(axis=1)
+        for species, count in enumerate(template.counts):
+            fits &= (s == species).sum(axis=1) == count
+        if not fits.any():
+            continue
+        d, v, s = d[fits], v[fits], s[fits]
+        radial = np.take_along_axis(d, _species_order(d, s), axis=1)
+        pairs = np.sort(np.linalg.norm(v[:, a] - v[:, b], axis=2), axis=1)
+        squares = ((radial - template.radial) ** 2).sum(axis=1) + ((pairs - template.pairs) ** 2).sum(axis=1)
+        score = np.sqrt(squares / (k + len(a))) / template.spacing
+        out[first + np.flatnonzero(fits)] = np.minimum(score, 1.0)
+    return out
+
+
+def _species_order(distance: np.ndarray, species: np.ndarray) -> np.ndarray:
+    """Per row, the column order that sorts by species, then distance."""
+    return np.argsort(species * (1.0 + distance.max()) + distance, axis=1, kind="stable")
+
+
+def _template(near: Neighbourhoods, atom: int, k: int, label: int, species: int, num_species: int) -> Template:
+    d, v, s = near.distance[atom, :k], near.vectors[atom, :k], near.species[atom, :k]
+    a, b = np.triu_indices(k, 1)
+    return Template(
+        label,
+        species,
+        tuple(int((s == n).sum()) for n in range(num_species)),
+        d[_species_order(d[None], s[None])[0]],
+        np.sort(np.linalg.norm(v[a] - v[b], axis=1)),
+        float(d[0]),
+    )
+
+
+def build_labels(structures: list[str], species: list[str]) -> LabelSet:
+    """Templates of every distinct site of the training lattices (see the module text)."""
+    from .lattices import SPECIES, training_cell
+
+    sites = []  # (label, centre species, Neighbourhoods, atom)
+    for label, name in enumerate(structures):
+        cell = training_cell(name, 800)
+        kinds = np.array([species.index(SPECIES[name][t]) for t in cell.get_tags()])
+        spacing = float(np.min(np.linalg.norm(edges(cell.positions, cell.cell.array, cell.pbc, 5.0)[1], axis=1)))
+        near = neighbourhoods(cell.positions, cell.cell.array, cell.pbc, kinds, REACH * spacing, 256)
+        seen = set()
+        for atom in range(len(cell)):
+            key = (kinds[atom], tuple(np.round(near.distance[atom][np.isfinite(near.distance[atom])], 3)))
+            if key not in seen:
+                seen.add(key)
+                sites.append((label, int(kinds[atom]), near, atom))
+    templates = []
+    for label, centre, near, atom in sites:
+        d = near.distance[atom][np.isfinite(near.distance[atom])]
+        shells = [k for k in range(1, min(len(d), MAX_K + 1)) if d[k] - d[k - 1] >= GAP * d[0]]
+        rivals = [(n, a) for lab, c, n, a in sites if lab != label and c == centre]
+        best = None
+        for k in shells:
+            template = _template(near, atom, k, label, centre, len(species))
+            separation = min((_scores(n, np.array([a]), template)[0] for n, a in rivals), default=1.0)
+            if best is None or separation > best[1]:
+                best = (template, separation)
+            if separation >= SEPARATION:
+                break
+        templates.append(best[0])
+    return LabelSet([*structures, OTHER], templates, THRESHOLD)
+
+
+@dataclass
+class Labels:
+    """Per-atom structure labels."""
+
+    index: np.ndarray  # (N,) into names; the last name is "other"
+    score: np.ndarray  # (N,) best template score (RMS descriptor difference / d, capped at 1)
+    names: list[str]
+
+    @property
+    def name(self) -> np.ndarray:
+        return np.array(self.names, dtype=object)[self.index]
+
+    def fractions(self) -> dict[str, float]:
+        counts = np.bincount(self.index, minlength=len(self.names))
+        return {n: float(c) / max(1, len(self.index)) for n, c in zip(self.names, counts, strict=True)}
+
+
+def label_atoms(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, factor: float, labels: LabelSet) -> Labels:
+    """Labels of (denoised) positions; ``factor`` maps input lengths to model units."""
+    width = max(t.k for t in labels.templates)
+    near = neighbourhoods(positions * factor, np.asarray(cell) * factor, pbc, species, 1.25 * labels.reach, width)
+    best = np.ones(len(positions))
+    index = np.full(len(positions), len(labels.names) - 1)
+    for template in labels.templates:
+        atoms = np.flatnonzero(species == template.species)
+        score = _scores(near, atoms, template)
+        better = score < best[atoms]
+        best[atoms[better]] = score[better]
+        index[atoms[better]] = template.label
+    index[best > labels.threshold] = len(labels.names) - 1
+    return Labels(index, best, labels.names)
