@@ -4,7 +4,7 @@
    compute ID group denoise MODEL K keyword value ...
      MODEL = model file, or the name of a model shipped with lmp-denoise
      K = largest number of iterations r <- r - g(r)
-     keywords: tol T | scale auto|D | device cpu|cuda | types S1 ... Sntypes | margin M
+     keywords: tol T | scale auto|D | device cpu|cuda | types S1 ... Sntypes | margin M | labels yes|no
 
    Each rank evaluates the network for its owned atoms, layer by layer: after every interaction
    layer the node features of ghost atoms are refreshed from their owners by forward
@@ -98,7 +98,7 @@ static std::pair<int, int> node_local(MPI_Comm world)
 
 ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
     Compute(lmp, narg, arg), max_steps(0), tol(0.0), user_distance(0.0), margin(DEFAULT_MARGIN),
-    device("cpu"), pairs(nullptr), list_cutoff(0.0), density_cutoff(0.0),
+    device("cpu"), with_labels(false), pairs(nullptr), list_cutoff(0.0), density_cutoff(0.0),
     scale(1.0), warned_moves(false), comm_features(false), nmax(0),
     xd(nullptr), output(nullptr), stats{0.0, 0.0, 0.0, 0.0}
 {
@@ -130,9 +130,12 @@ ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
   }
   map_types(type_names);
   if (user_distance > 0.0) check_scale(fixed_scale());
+  if (with_labels && model->info().labels.empty())
+    error->all(FLERR, "Compute denoise: model {} carries no structure labels; add them with 'lmp-denoise upgrade "
+               "{} -o NEW.pt' or drop 'labels yes'", model_path, model_path);
 
   peratom_flag = 1;
-  size_peratom_cols = 4;
+  size_peratom_cols = with_labels ? 6 : 4;
   vector_flag = 1;
   size_vector = 4;
   extvector = 0;
@@ -181,6 +184,9 @@ void ComputeDenoise::parse_keywords(int narg, char **arg)
       margin = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
       if (margin <= 0.0) error->all(FLERR, "Compute denoise: margin must be > 0, got {}", margin);
       iarg += 2;
+    } else if (key == "labels") {
+      with_labels = utils::logical(FLERR, arg[iarg + 1], false, lmp) == 1;
+      iarg += 2;
     } else if (key == "types") {
       const int ntypes = atom->ntypes;
       if (iarg + ntypes >= narg)
@@ -190,7 +196,7 @@ void ComputeDenoise::parse_keywords(int narg, char **arg)
       type_names.assign(arg + iarg + 1, arg + iarg + 1 + ntypes);
       iarg += 1 + ntypes;
     } else {
-      error->all(FLERR, "Compute denoise: unknown keyword '{}' (expected tol, scale, device, types, margin)",
+      error->all(FLERR, "Compute denoise: unknown keyword '{}' (expected tol, scale, device, types, margin, labels)",
                  key);
     }
   }
@@ -319,7 +325,9 @@ void ComputeDenoise::init()
     const auto &recipe = info.scale_recipe;
     density_cutoff = std::max((recipe.sphere_radius + recipe.smoothing) * d_bound, recipe.first_search * std::cbrt(vbox));
   }
-  const double pair_cutoff = std::max(list_cutoff, density_cutoff);
+  // labels: each atom's template neighbours around its denoised position
+  const double label_cutoff = with_labels ? (info.labels.reach + margin) / scale_bound : 0.0;
+  const double pair_cutoff = std::max({list_cutoff, density_cutoff, label_cutoff});
   const double ghost_needed = pair_cutoff + neighbor->skin;
   if (comm->get_comm_cutoff() < ghost_needed) {
     if (comm->mode != Comm::SINGLE)
@@ -561,6 +569,48 @@ double ComputeDenoise::move_atoms(double factor)
   return global;
 }
 
+/* ----------------------------------------------------------------------
+   label and score of each owned atom from its neighbours' denoised positions (ghosts are current
+   after the last forward communication), in model units
+------------------------------------------------------------------------- */
+
+void ComputeDenoise::label_atoms(double factor)
+{
+  const auto &labels = model->info().labels;
+  const double reach = labels.reach / factor;
+  const size_t width = labels.max_k();
+  std::vector<int> row(atom->nlocal, -1);
+  for (int ii = 0; ii < pairs->inum; ++ii) row[pairs->ilist[ii]] = ii;
+  DenoiseModel::parallel(atom->nlocal, [&](int64_t begin, int64_t end) {
+    std::vector<DenoiseLabels::Neighbour> near;
+    for (int64_t i = begin; i < end; ++i) {
+      near.clear();
+      if (row[i] >= 0)
+        for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
+          const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
+          DenoiseLabels::Neighbour n{0.0, {}, static_cast<int>(species[j])};
+          double d2 = 0.0;
+          for (int k = 0; k < 3; ++k) {
+            n.vector[k] = xd[j][k] - xd[i][k];
+            d2 += n.vector[k] * n.vector[k];
+          }
+          n.distance = std::sqrt(d2);
+          if (n.distance >= reach) continue;
+          n.distance *= factor;
+          for (double &v : n.vector) v *= factor;
+          near.push_back(n);
+        }
+      const size_t keep = std::min(width, near.size());
+      std::partial_sort(near.begin(), near.begin() + keep, near.end(),
+                        [](const auto &a, const auto &b) { return a.distance < b.distance; });
+      near.resize(keep);
+      const auto [label, score] = labels.classify(static_cast<int>(species[i]), near);
+      output[i][4] = label;
+      output[i][5] = score;
+    }
+  });
+}
+
 /* ---------------------------------------------------------------------- */
 
 void ComputeDenoise::compute_peratom()
@@ -571,7 +621,7 @@ void ComputeDenoise::compute_peratom()
     memory->destroy(output);
     nmax = atom->nmax;
     memory->create(xd, nmax, 3, "denoise:xd");
-    memory->create(output, nmax, 4, "denoise:output");
+    memory->create(output, nmax, size_peratom_cols, "denoise:output");
     array_atom = output;
   }
   const int nall = atom->nlocal + atom->nghost;
@@ -608,6 +658,7 @@ void ComputeDenoise::compute_peratom()
     comm->forward_comm(this);
     if (largest < tol) break;
   }
+  if (with_labels) label_atoms(scale);
   finish(iterations);
 }
 

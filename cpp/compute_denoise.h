@@ -43,6 +43,7 @@ class ComputeDenoise : public Compute {
   double user_distance;          // > 0: nearest-neighbour distance given by 'scale D'; 0: auto
   double margin;                 // room for denoising moves in the candidate list, reference units
   std::string device;
+  bool with_labels;              // 'labels yes': columns 5 and 6 hold the label index and its score
   std::vector<std::string> type_names;  // 'types' keyword values, one per atom type
   std::vector<int64_t> type_species;    // model species of each atom type (index 1..ntypes)
 
@@ -55,7 +56,7 @@ class ComputeDenoise : public Compute {
 
   int nmax;
   double **xd;        // denoised positions of owned and ghost atoms
-  double **output;    // per-atom array: x, y, z, |displacement|
+  double **output;    // per-atom array: x, y, z, |displacement| (, label index, score)
   double stats[4];    // iterations, max and mean displacement, scale
 
   std::vector<int64_t> candidate_offsets;    // CSR over owned atoms: neighbours within cutoff + margin
@@ -77,6 +78,7 @@ class ComputeDenoise : public Compute {
   void build_edges(double);
   void evaluate_network();
   double move_atoms(double);
+  void label_atoms(double);
   void finish(int);
   std::vector<double> gather_all(const std::vector<double> &) const;
 };

@@ -60,6 +60,25 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
     info.scale_recipe.dense_fraction = recipe.value("dense_fraction", 0.0);    // absent before 0.3
     info.scale_recipe.dense_quantile = recipe.value("dense_quantile", 0.9);
     info.scale_recipe.gas_spread = recipe.value("gas_spread", 0.0);
+    if (meta.contains("labels")) {
+      const auto &labels = meta.at("labels");
+      info.labels.names = labels.at("names").get<std::vector<std::string>>();
+      info.labels.threshold = labels.at("threshold").get<double>();
+      info.labels.reach = labels.at("reach").get<double>();
+      for (const auto &t : labels.at("templates")) {
+        DenoiseLabels::Template one;
+        one.label = t.at("label").get<int>();
+        one.species = t.at("species").get<int>();
+        one.counts = t.at("counts").get<std::vector<int>>();
+        one.radial = t.at("radial").get<std::vector<double>>();
+        one.pairs = t.at("pairs").get<std::vector<double>>();
+        one.spacing = t.at("spacing").get<double>();
+        const size_t k = one.radial.size();
+        if (k == 0 || one.pairs.size() != k * (k - 1) / 2 || one.counts.size() != info.species.size())
+          throw std::runtime_error("a label template has inconsistent sizes");
+        info.labels.templates.push_back(std::move(one));
+      }
+    }
   } catch (std::exception &e) {
     throw std::runtime_error("'" + path + "' metadata is incomplete (" + e.what() + "); re-export the model");
   }

@@ -6,6 +6,7 @@
 #ifndef LMP_DENOISE_MODEL_H
 #define LMP_DENOISE_MODEL_H
 
+#include "denoise_labels.h"
 #include "denoise_scale.h"
 
 #include <cstdint>
@@ -25,6 +26,7 @@ struct DenoiseModelInfo {
   DenoiseScale::Recipe scale_recipe;    // constants of the automatic scale
   std::vector<std::string> species;
   std::string dtype;
+  DenoiseLabels labels;                 // empty for files written before lmp-denoise 0.4
 };
 
 class DenoiseModel {

@@ -37,6 +37,7 @@ SEPARATION = 0.2  # smallest score between one structure's template and every ot
 GAP = 0.1  # a shell ends where the next neighbour is this much (x d) farther
 REACH = 3.0  # templates use neighbours up to this x their nearest-neighbour distance
 MAX_K = 48  # and at most this many
+SEARCH = 1.25  # inputs are searched for neighbours this much farther than the farthest template neighbour
 CHUNK = 2048  # atoms per block of descriptor arithmetic (bounds the k^2 temporaries)
 
 
@@ -82,23 +83,21 @@ class LabelSet:
     names: list[str]
     templates: list[Template]
     threshold: float
+    reach: float  # neighbours are searched this far (model units): the farthest template neighbour + room
 
     def as_dict(self) -> dict:
         return {
             "names": self.names,
             "threshold": self.threshold,
+            "reach": self.reach,
             "descriptor": "k nearest distances sorted per species + their sorted pair distances (lmp_denoise/labels.py)",
             "templates": [t.as_dict() for t in self.templates],
         }
 
     @staticmethod
     def from_dict(data: dict) -> LabelSet:
-        return LabelSet(list(data["names"]), [Template.from_dict(t) for t in data["templates"]], float(data["threshold"]))
-
-    @property
-    def reach(self) -> float:
-        """Farthest neighbour any template uses, model units."""
-        return max(float(t.radial.max()) for t in self.templates)
+        templates = [Template.from_dict(t) for t in data["templates"]]
+        return LabelSet(list(data["names"]), templates, float(data["threshold"]), float(data["reach"]))
 
 
 @dataclass
@@ -198,7 +197,8 @@ def build_labels(structures: list[str], species: list[str]) -> LabelSet:
             if separation >= SEPARATION:
                 break
         templates.append(best[0])
-    return LabelSet([*structures, OTHER], templates, THRESHOLD)
+    reach = round(SEARCH * max(float(t.radial.max()) for t in templates), 6)
+    return LabelSet([*structures, OTHER], templates, THRESHOLD, reach)
 
 
 @dataclass
@@ -221,7 +221,7 @@ class Labels:
 def label_atoms(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, factor: float, labels: LabelSet) -> Labels:
     """Labels of (denoised) positions; ``factor`` maps input lengths to model units."""
     width = max(t.k for t in labels.templates)
-    near = neighbourhoods(positions * factor, np.asarray(cell) * factor, pbc, species, 1.25 * labels.reach, width)
+    near = neighbourhoods(positions * factor, np.asarray(cell) * factor, pbc, species, labels.reach, width)
     best = np.ones(len(positions))
     index = np.full(len(positions), len(labels.names) - 1)
     for template in labels.templates:

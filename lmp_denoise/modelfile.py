@@ -72,7 +72,7 @@ class LoadedModel:
         """Structure labels and their templates (models written before lmp-denoise 0.4 have none)."""
         if "labels" not in self.metadata:
             raise ModelFileError(
-                f"model '{self.path}' carries no structure labels; add them with 'lmp-denoise upgrade {self.path} NEW.pt'"
+                f"model '{self.path}' carries no structure labels; add them with 'lmp-denoise upgrade {self.path} -o NEW.pt'"
             )
         return LabelSet.from_dict(self.metadata["labels"])
 

@@ -67,6 +67,7 @@ def model_file_with(tmp_path, **changes) -> str:
         ("fcc-bcc-hcp 8 colour red", "unknown keyword 'colour'"),
         ("fcc-bcc-hcp 8 types A", "'types' needs one model species for each of the 2 atom types"),
         ("fcc-bcc-hcp 8 types A Cl", "atom type 2 is mapped to 'Cl'"),
+        ("fcc-bcc-hcp 8 labels maybe", "Expected boolean parameter instead of 'maybe'"),
     ],
 )
 def test_bad_arguments(lmp, arguments, message):

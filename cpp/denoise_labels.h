@@ -1,0 +1,51 @@
+/* -*- c++ -*- ----------------------------------------------------------
+   lmp-denoise: per-atom structure labels by template matching, the same rule as
+   lmp_denoise/labels.py. For a template with k neighbours, an atom's descriptor is its k nearest
+   neighbours' distances sorted within each species (species counts must equal the template's)
+   and the k (k - 1) / 2 distances between those neighbours, sorted; the score is the RMS
+   difference from the template over all entries divided by the template's nearest-neighbour
+   distance, capped at 1. Best template wins if its score is at most the threshold, else "other"
+   (the last label). Templates, names and threshold come from the model file ('labels').
+------------------------------------------------------------------------- */
+
+#ifndef LMP_DENOISE_LABELS_H
+#define LMP_DENOISE_LABELS_H
+
+#include <string>
+#include <vector>
+
+namespace LAMMPS_NS {
+
+struct DenoiseLabels {
+  struct Template {
+    int label = 0;
+    int species = 0;              // model species of the centre atom
+    std::vector<int> counts;      // neighbours of each model species among the k nearest
+    std::vector<double> radial;   // k values
+    std::vector<double> pairs;    // k (k - 1) / 2 values
+    double spacing = 1.0;
+  };
+  struct Neighbour {
+    double distance;
+    double vector[3];
+    int species;
+  };
+
+  std::vector<std::string> names;    // structures, then "other"
+  std::vector<Template> templates;
+  double threshold = 0.0;
+  double reach = 0.0;    // neighbours are searched this far (model units)
+
+  bool empty() const { return templates.empty(); }
+  int max_k() const;
+  // label and score of an atom of this species, from its neighbours in model units sorted by
+  // distance (at least max_k() of them where available)
+  std::pair<int, double> classify(int species, const std::vector<Neighbour> &sorted) const;
+
+ private:
+  double score(const Template &, const std::vector<Neighbour> &sorted) const;
+};
+
+}    // namespace LAMMPS_NS
+
+#endif

@@ -1,0 +1,144 @@
+"""Structure labels: templates from the model's own lattices, in Python, the CLI and compute denoise."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from ase.io import read, write
+from conftest import run_lammps
+from test_cli import cli
+
+from lmp_denoise.denoise import classify, denoise
+from lmp_denoise.io import SCORE_COLUMN, STRUCTURE_COLUMN, read_dump
+from lmp_denoise.labels import build_labels, label_atoms
+from lmp_denoise.lattices import SPECIES, species_of, training_cell
+from lmp_denoise.modelfile import METADATA_NAME, ModelFileError, load
+from lmp_denoise.models import load_model, resolve
+from lmp_denoise.scale import StructureError
+
+DC3 = ["fcc", "bcc", "hcp", "sc", "cd", "hd", "rocksalt"]
+SILICA = ["alpha-quartz", "beta-quartz", "alpha-cristobalite", "beta-cristobalite"]
+
+# a hot Cu crystal with a pocket of random atoms: both crystal and "other" labels
+MIXED = """
+units metal
+boundary p p p
+lattice fcc 3.615
+region box block 0 8 0 8 0 8
+create_box 1 box
+create_atoms 1 box
+mass * 63.5
+displace_atoms all random 0.25 0.25 0.25 8271 units box
+region pocket sphere 14 14 14 7 units box
+delete_atoms region pocket
+create_atoms 1 random 120 4321 pocket overlap 2.1 maxtry 200
+pair_style zero 8.0
+pair_coeff * *
+compute dn all denoise fcc-bcc-hcp 8 labels yes
+dump d all custom 1 dump.out id type x y z c_dn[1] c_dn[2] c_dn[3] c_dn[5] c_dn[6]
+dump_modify d format float %.12g
+run 0
+"""
+
+
+@pytest.mark.parametrize("structures", [DC3, SILICA], ids=["dc3", "silica"])
+def test_every_training_structure_is_recognised_slightly_off_its_sites(structures):
+    species = species_of(structures)
+    labels = build_labels(structures, species)
+    assert labels.names == [*structures, "other"]
+    rng = np.random.default_rng(3)
+    for name in structures:
+        cell = training_cell(name, 400)
+        kinds = np.array([species.index(SPECIES[name][t]) for t in cell.get_tags()])
+        noisy = cell.positions + 0.015 * rng.standard_normal(cell.positions.shape)
+        found = label_atoms(noisy * 1.7, cell.cell.array * 1.7, cell.pbc, kinds, 1 / 1.7, labels)  # other units
+        assert np.all(found.name == name), f"{name}: {found.fractions()}"
+        assert found.score.max() < labels.threshold
+
+
+def test_shipped_models_carry_their_label_names():
+    assert load_model("fcc-bcc-hcp").labels.names == ["fcc", "bcc", "hcp", "other"]
+    assert load_model("dc3-six").labels.names == [*DC3, "other"]
+
+
+def test_random_atoms_are_other_and_crystal_keeps_its_label(tmp_path):
+    run_lammps(MIXED, tmp_path)
+    frame = next(read_dump(tmp_path / "dump.out"))
+    atoms = frame.to_atoms()
+    found = classify(atoms, "fcc-bcc-hcp", steps=8).labels
+    centre = np.linalg.norm(atoms.positions - 14.0, axis=1)
+    assert np.all(found.name[centre < 5.0] == "other")
+    assert np.all(found.name[centre > 11.0] == "fcc")
+    raw = classify(atoms, "fcc-bcc-hcp", steps=0).labels  # the raw hot crystal: far fewer fcc
+    assert raw.fractions()["fcc"] < found.fractions()["fcc"] - 0.3
+
+
+@pytest.mark.parametrize("ranks", [1, 3])
+def test_compute_labels_equal_python_labels(ranks, tmp_path):
+    run_lammps(MIXED, tmp_path, ranks)
+    frame = next(read_dump(tmp_path / "dump.out"))
+    atoms = frame.to_atoms()
+    table = frame.tokens[:, [frame.columns.index(f"c_dn[{k}]") for k in (1, 2, 3, 5, 6)]].astype(float)
+    python = classify(atoms, "fcc-bcc-hcp", steps=8)
+    assert np.abs(python.result.atoms.positions - table[:, :3]).max() < 1e-5
+    assert np.array_equal(python.labels.index, table[:, 3].astype(int))
+    assert np.abs(python.labels.score - table[:, 4]).max() < 1e-5
+    assert 0.05 < python.labels.fractions()["other"] < 0.2
+
+
+def test_classify_cli_prints_fractions_and_writes_label_columns(tmp_path):
+    run_lammps(MIXED, tmp_path)
+    dump = tmp_path / "dump.out"
+    printed = cli("classify", str(dump), "-q").stdout
+    header, row = printed.splitlines()[:2]
+    assert header.split()[2:] == ["fcc", "bcc", "hcp", "other"]
+    shares = [float(v.rstrip("%")) for v in row.split()[2:]]
+    assert shares[0] > 80 and abs(sum(shares) - 100) < 0.05
+    cli("classify", str(dump), "-q", "-o", str(tmp_path / "labelled.dump"))
+    write(tmp_path / "raw.xyz", next(read_dump(dump)).to_atoms())  # outputs keep the input's format
+    cli("classify", str(tmp_path / "raw.xyz"), "-q", "-o", str(tmp_path / "labelled.xyz"))
+    frame = next(read_dump(tmp_path / "labelled.dump"))
+    index = frame.tokens[:, frame.columns.index(STRUCTURE_COLUMN)].astype(int)
+    xyz = read(tmp_path / "labelled.xyz")
+    names = np.array(["fcc", "bcc", "hcp", "other"])
+    assert np.array_equal(names[index], xyz.arrays[STRUCTURE_COLUMN])
+    assert np.allclose(frame.tokens[:, frame.columns.index(SCORE_COLUMN)].astype(float), xyz.arrays[SCORE_COLUMN], atol=1e-5)
+    assert "0 fcc, 1 bcc, 2 hcp, 3 other" in cli("classify", str(dump), "-q", "-o", str(tmp_path / "again.dump")).stdout
+
+
+@pytest.fixture
+def unlabelled(tmp_path):
+    """The shipped model as written before labels existed."""
+    extra = {METADATA_NAME: "", "network.pt": ""}
+    module = torch.jit.load(str(resolve("fcc-bcc-hcp")), _extra_files=extra)
+    meta = json.loads(extra[METADATA_NAME])
+    del meta["labels"]
+    path = tmp_path / "old.pt"
+    torch.jit.save(module, str(path), _extra_files={**extra, METADATA_NAME: json.dumps(meta)})
+    return path
+
+
+def test_model_without_labels_is_a_clear_error_and_upgrade_adds_them(unlabelled, tmp_path):
+    atoms = training_cell("fcc", 100)
+    with pytest.raises(ModelFileError, match="carries no structure labels; add them with 'lmp-denoise upgrade"):
+        classify(atoms, load(unlabelled))
+    result = cli("classify", str(unlabelled), "--model", str(unlabelled), check=False)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    script = MIXED.replace("denoise fcc-bcc-hcp 8 labels yes", f"denoise {unlabelled} 8 labels yes")
+    failed = run_lammps(script, tmp_path / "lmp", check=False)
+    assert "carries no structure labels" in failed.stdout + failed.stderr
+    cli("upgrade", str(unlabelled), "-o", str(tmp_path / "new.pt"))
+    assert load(tmp_path / "new.pt").labels.names == ["fcc", "bcc", "hcp", "other"]
+    assert np.all(classify(atoms, load(tmp_path / "new.pt"), steps=1).labels.name == "fcc")
+
+
+def test_unknown_species_is_refused():
+    atoms = training_cell("rocksalt", 64)
+    atoms.numbers = atoms.get_tags() + 1
+    with pytest.raises(StructureError, match="which the model does not know; use one of: A B"):
+        classify(atoms, "dc3-six", types={1: "A", 2: "Cl"})
+    assert np.all(classify(atoms, "dc3-six", types={1: "A", 2: "B"}, steps=2).labels.name == "rocksalt")
+    assert denoise(atoms, "dc3-six", types={1: "A", 2: "B"}, steps=1).iterations == 1
