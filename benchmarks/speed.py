@@ -250,6 +250,11 @@ def main() -> None:
     )
     print(f"   1000 MD steps (plain lmp):         {plain['md']:.1f} s  -> ratio {plain['denoise'] / plain['md']:.3f}")
     print(f"   1000 MD steps (-sf omp, {args.threads} threads): {omp['md']:.1f} s  -> ratio {omp['denoise'] / omp['md']:.3f}")
+    labelled = lammps_timings(n_lmp, 1, args.threads, 0, setup=LAMMPS_SETUP.replace("fcc-bcc-hcp 8", "fcc-bcc-hcp 8 labels yes"))
+    print(
+        f"   with 'labels yes': {labelled['denoise']:.2f} s (labels add {labelled['denoise'] / plain['denoise'] - 1:.1%};"
+        f" ratio to 1000 MD steps {labelled['denoise'] / plain['md']:.3f})"
+    )
 
     print(f"\n3. MPI ranks, 1 thread each, {4 * n_lmp**3} atoms")
     one = lammps_timings(n_lmp, 1, 1, 10)

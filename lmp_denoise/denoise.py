@@ -190,6 +190,8 @@ def classify(
 ) -> Classification:
     """Denoise ``atoms`` (``steps`` may be 0: the raw positions), then label each atom with one of
     the model's training structures or "other" (lmp_denoise/labels.py)."""
+    if not 0 <= steps <= MAX_STEPS:
+        raise StructureError(f"steps must be 0 (the raw positions) to {MAX_STEPS}, not {steps}")
     model = load_model(model) if isinstance(model, str) else model
     labels = model.labels  # before the work: a model without labels is an error
     result = Denoiser(atoms, model, scale, types).result() if steps == 0 else denoise(atoms, model, steps, tol, scale, types)
