@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOURCES := pyproject.toml lammps-plugin/pyproject.toml lammps-plugin/CMakeLists.txt $(wildcard cpp/*) $(wildcard lmp_denoise/*.py lmp_denoise/*/*.py lmp_denoise/models/* lmp_denoise/nn/kernel/*)
 
-.PHONY: example test install dc3 cases
+.PHONY: example test install dc3 cases sio2 ablation
 install: $(VENV)/.installed
 
 $(VENV)/.installed: $(SOURCES)
@@ -35,3 +35,11 @@ dc3: install
 # the paper's cases 3-6 plus surfaces, glass and precision (benchmarks/cases), written to docs/cases.md
 cases: install
 	$(BIN)/python benchmarks/cases/report.py
+
+# silica polymorphs (paper case 7): Tersoff MD, labels and bond geometry with the sio2 model, docs/sio2.md
+sio2: install
+	$(BIN)/python benchmarks/sio2/polymorphs.py
+
+# the supervised-classifier ablation (paper Fig. 3 c, f) on the DC3 data (make dc3 first), docs/ablation.md
+ablation: install
+	$(BIN)/python benchmarks/ablation/classifier.py

@@ -588,6 +588,7 @@ void ComputeDenoise::label_atoms(double factor)
       if (row[i] >= 0)
         for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
           const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
+          if (!labels.counts_as_neighbour(static_cast<int>(species[j]))) continue;
           DenoiseLabels::Neighbour n{0.0, {}, static_cast<int>(species[j])};
           double d2 = 0.0;
           for (int k = 0; k < 3; ++k) {

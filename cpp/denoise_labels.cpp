@@ -16,6 +16,11 @@ int DenoiseLabels::max_k() const
   return static_cast<int>(k);
 }
 
+bool DenoiseLabels::counts_as_neighbour(int species) const
+{
+  return std::find(neighbour_species.begin(), neighbour_species.end(), species) != neighbour_species.end();
+}
+
 double DenoiseLabels::score(const Template &t, const std::vector<Neighbour> &sorted) const
 {
   const size_t k = t.radial.size();

@@ -35,9 +35,11 @@ struct DenoiseLabels {
   std::vector<Template> templates;
   double threshold = 0.0;
   double reach = 0.0;    // neighbours are searched this far (model units)
+  std::vector<int> neighbour_species;    // model species whose atoms count as neighbours
 
   bool empty() const { return templates.empty(); }
   int max_k() const;
+  bool counts_as_neighbour(int species) const;
   // label and score of an atom of this species, from its neighbours in model units sorted by
   // distance (at least max_k() of them where available)
   std::pair<int, double> classify(int species, const std::vector<Neighbour> &sorted) const;

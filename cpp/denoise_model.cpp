@@ -65,6 +65,9 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
       info.labels.names = labels.at("names").get<std::vector<std::string>>();
       info.labels.threshold = labels.at("threshold").get<double>();
       info.labels.reach = labels.at("reach").get<double>();
+      for (int s = 0; s < (int) info.species.size(); ++s) info.labels.neighbour_species.push_back(s);
+      if (labels.contains("neighbour_species"))
+        info.labels.neighbour_species = labels.at("neighbour_species").get<std::vector<int>>();
       for (const auto &t : labels.at("templates")) {
         DenoiseLabels::Template one;
         one.label = t.at("label").get<int>();

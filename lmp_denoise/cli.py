@@ -23,7 +23,7 @@ class UserError(Exception):
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .lattices import LATTICES
+    from .lattices import LATTICES, species_of
     from .nn.network import ModelConfig
     from .training import TrainSettings, train
 
@@ -52,6 +52,8 @@ def _train(args: argparse.Namespace) -> int:
     unknown = [s for s in structures if s not in LATTICES]
     if unknown:
         raise UserError(f"unknown structure(s) {unknown}; choose from {', '.join(LATTICES)}")
+    if not 0 < args.label_threshold < 1:
+        raise UserError(f"--label-threshold must be in (0, 1), not {args.label_threshold}")
     settings = TrainSettings(
         structures=structures,
         output=Path(args.output),
@@ -65,6 +67,8 @@ def _train(args: argparse.Namespace) -> int:
         open_fraction=args.open_fraction,
         strain=args.strain,
         loss_floor=args.loss_floor,
+        label_neighbours=_label_neighbours(args, species_of(structures)),
+        label_threshold=args.label_threshold,
         log=args.log,
         checkpoint_every=args.checkpoint_every,
         command=shlex.join(["lmp-denoise", *sys.argv[1:]]),
@@ -233,10 +237,26 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _upgrade(args: argparse.Namespace) -> int:
-    from .modelfile import FORMAT_VERSION, upgrade
+def _label_neighbours(args: argparse.Namespace, species: list[str]) -> list[str] | None:
+    """--label-neighbours as a list of species names, checked against the model's species."""
+    if not args.label_neighbours:
+        return None
+    names = args.label_neighbours.split(",")
+    unknown = [n for n in names if n not in species]
+    if unknown:
+        raise UserError(
+            f"--label-neighbours {args.label_neighbours}: {unknown} are not species of the model ({' '.join(species)})"
+        )
+    return names
 
-    path = upgrade(args.input, args.output)
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from .modelfile import FORMAT_VERSION, load, upgrade
+
+    if args.label_threshold is not None and not 0 < args.label_threshold < 1:
+        raise UserError(f"--label-threshold must be in (0, 1), not {args.label_threshold}")
+    neighbours = _label_neighbours(args, load(args.input).species) if args.label_neighbours else None
+    path = upgrade(args.input, args.output, neighbours, args.label_threshold)
     print(f"{args.input} -> {path}: model file format {FORMAT_VERSION}")
     return 0
 
@@ -329,6 +349,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.5,
         help="noise level (x the largest) below which errors stop gaining weight in the loss (default: %(default)s)",
     )
+    train.add_argument(
+        "--label-neighbours",
+        help="species whose atoms the structure labels compare, comma-separated (default: all; silica: Si)",
+    )
+    train.add_argument(
+        "--label-threshold",
+        type=float,
+        default=0.06,
+        help="largest template score (RMS mismatch / nearest-neighbour distance) of a labelled atom (default: %(default)s)",
+    )
     train.add_argument("--cutoff", type=float, default=3.5, help="graph cutoff, A at the reference volume (default: %(default)s)")
     train.add_argument("--layers", type=int, default=3, help="interaction layers (default: %(default)s)")
     train.add_argument("--features", type=int, default=16, help="channels per irrep (default: %(default)s)")
@@ -412,6 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     upg.add_argument("input", metavar="INPUT", help="model file to read")
     upg.add_argument("-o", "--output", required=True, help="model file to write (may be INPUT)")
+    upg.add_argument("--label-neighbours", help="rebuild the structure labels: species they look at, e.g. Si")
+    upg.add_argument("--label-threshold", type=float, help="rebuild the structure labels with this largest score")
     upg.set_defaults(run=_upgrade)
 
     doc = sub.add_parser(

@@ -15,6 +15,10 @@ factor as for denoising). An atom takes the label of the template with the lowes
 score is at most ``threshold``, else "other". Scores are capped at 1 (also where no template of
 the atom's species applies).
 
+Neighbours may be restricted to some species (``neighbour_species`` in the model file): silica is
+labelled through its Si network, whose shape tells the polymorphs apart, while the oxygens'
+positions swing with the tetrahedra's tilts at any temperature.
+
 ``k`` is chosen per template when the model file is written: the smallest complete shell count
 (a gap of at least ``GAP`` nearest-neighbour distances after the k-th neighbour) that tells the
 template from every other structure's by a score of at least ``SEPARATION``; fcc and hcp need the
@@ -84,12 +88,14 @@ class LabelSet:
     templates: list[Template]
     threshold: float
     reach: float  # neighbours are searched this far (model units): the farthest template neighbour + room
+    neighbour_species: list[int]  # model species whose atoms count as neighbours
 
     def as_dict(self) -> dict:
         return {
             "names": self.names,
             "threshold": self.threshold,
             "reach": self.reach,
+            "neighbour_species": self.neighbour_species,
             "descriptor": "k nearest distances sorted per species + their sorted pair distances (lmp_denoise/labels.py)",
             "templates": [t.as_dict() for t in self.templates],
         }
@@ -97,7 +103,10 @@ class LabelSet:
     @staticmethod
     def from_dict(data: dict) -> LabelSet:
         templates = [Template.from_dict(t) for t in data["templates"]]
-        return LabelSet(list(data["names"]), templates, float(data["threshold"]), float(data["reach"]))
+        every = sorted({s for t in templates for s in range(len(t.counts))})
+        return LabelSet(
+            list(data["names"]), templates, float(data["threshold"]), float(data["reach"]), data.get("neighbour_species", every)
+        )
 
 
 @dataclass
@@ -109,9 +118,13 @@ class Neighbourhoods:
     species: np.ndarray  # (N, width), -1 where padded
 
 
-def neighbourhoods(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, reach: float, width: int) -> Neighbourhoods:
-    """The ``width`` nearest neighbours of every atom within ``reach``."""
+def neighbourhoods(
+    positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, reach: float, width: int, allowed: list[int]
+) -> Neighbourhoods:
+    """The ``width`` nearest neighbours of every atom within ``reach``, of the species ``allowed``."""
     index, vectors = edges(positions, cell, pbc, reach)
+    keep = np.isin(species[index[1]], allowed)
+    index, vectors = index[:, keep], vectors[keep]
     distance = np.linalg.norm(vectors, axis=1)
     order = np.lexsort((distance, index[0]))
     centre = index[0][order]
@@ -167,26 +180,37 @@ def _template(near: Neighbourhoods, atom: int, k: int, label: int, species: int,
     )
 
 
-def build_labels(structures: list[str], species: list[str]) -> LabelSet:
-    """Templates of every distinct site of the training lattices (see the module text)."""
+def build_labels(
+    structures: list[str], species: list[str], neighbours: list[str] | None = None, threshold: float = THRESHOLD
+) -> LabelSet:
+    """Templates of every distinct site of the training lattices (see the module text), seen
+    through the atoms of the species ``neighbours`` (default: all; e.g. only Si in silica)."""
+    neighbours = species if not neighbours else neighbours
+    unknown = [n for n in neighbours if n not in species]
+    if unknown:
+        raise ValueError(f"label neighbour species {unknown} are not among the model's species {species}")
+    allowed = [species.index(n) for n in neighbours]
     from .lattices import SPECIES, training_cell
 
     sites = []  # (label, centre species, Neighbourhoods, atom)
     for label, name in enumerate(structures):
         cell = training_cell(name, 800)
         kinds = np.array([species.index(SPECIES[name][t]) for t in cell.get_tags()])
-        spacing = float(np.min(np.linalg.norm(edges(cell.positions, cell.cell.array, cell.pbc, 5.0)[1], axis=1)))
-        near = neighbourhoods(cell.positions, cell.cell.array, cell.pbc, kinds, REACH * spacing, 256)
-        seen = set()
+        index, vectors = edges(cell.positions, cell.cell.array, cell.pbc, 6.0)
+        first = np.full(len(cell), np.inf)  # each atom's nearest neighbour of the allowed species
+        allowed_pair = np.isin(kinds[index[1]], allowed)
+        np.minimum.at(first, index[0][allowed_pair], np.linalg.norm(vectors[allowed_pair], axis=1))
+        near = neighbourhoods(cell.positions, cell.cell.array, cell.pbc, kinds, REACH * first.max(), 256, allowed)
+        kept: list[tuple[int, np.ndarray]] = []  # distinct sites: species, or distances that differ by > 1e-3
         for atom in range(len(cell)):
-            key = (kinds[atom], tuple(np.round(near.distance[atom][np.isfinite(near.distance[atom])], 3)))
-            if key not in seen:
-                seen.add(key)
+            d = near.distance[atom][: MAX_K + 1]
+            if not any(kind == kinds[atom] and np.abs(d - o).max() < 1e-3 for kind, o in kept):
+                kept.append((kinds[atom], d))
                 sites.append((label, int(kinds[atom]), near, atom))
     templates = []
     for label, centre, near, atom in sites:
         d = near.distance[atom][np.isfinite(near.distance[atom])]
-        shells = [k for k in range(1, min(len(d), MAX_K + 1)) if d[k] - d[k - 1] >= GAP * d[0]]
+        shells = [k for k in range(1, min(len(d), MAX_K + 1)) if d[k] - d[k - 1] >= GAP * d[0] and d[k - 1] <= REACH * d[0]]
         rivals = [(n, a) for lab, c, n, a in sites if lab != label and c == centre]
         best = None
         for k in shells:
@@ -198,7 +222,7 @@ def build_labels(structures: list[str], species: list[str]) -> LabelSet:
                 break
         templates.append(best[0])
     reach = round(SEARCH * max(float(t.radial.max()) for t in templates), 6)
-    return LabelSet([*structures, OTHER], templates, THRESHOLD, reach)
+    return LabelSet([*structures, OTHER], templates, threshold, reach, allowed)
 
 
 @dataclass
@@ -221,7 +245,9 @@ class Labels:
 def label_atoms(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, factor: float, labels: LabelSet) -> Labels:
     """Labels of (denoised) positions; ``factor`` maps input lengths to model units."""
     width = max(t.k for t in labels.templates)
-    near = neighbourhoods(positions * factor, np.asarray(cell) * factor, pbc, species, labels.reach, width)
+    near = neighbourhoods(
+        positions * factor, np.asarray(cell) * factor, pbc, species, labels.reach, width, labels.neighbour_species
+    )
     best = np.ones(len(positions))
     index = np.full(len(positions), len(labels.names) - 1)
     for template in labels.templates:

@@ -161,11 +161,19 @@ def load(path: str | Path, device: str = "cpu") -> LoadedModel:
     return LoadedModel(module.eval(), metadata, path, state)
 
 
-def upgrade(source: str | Path, target: str | Path) -> Path:
+def upgrade(
+    source: str | Path, target: str | Path, label_neighbours: list[str] | None = None, label_threshold: float | None = None
+) -> Path:
     """Rewrite a model file in the current format (same weights, metadata and history), adding
-    the structure labels of its training lattices if it has none."""
+    the structure labels of its training lattices if it has none; the label options rebuild them."""
     old = load(source)
     metadata = {k: v for k, v in old.metadata.items() if k not in ("format_version", "network")}
-    if "labels" not in metadata and "structures" in metadata:
-        metadata["labels"] = build_labels(metadata["structures"], metadata["species"]).as_dict()
+    relabel = label_neighbours is not None or label_threshold is not None
+    if ("labels" not in metadata or relabel) and "structures" in metadata:
+        options = {} if label_threshold is None else {"threshold": label_threshold}
+        try:
+            labels = build_labels(metadata["structures"], metadata["species"], label_neighbours, **options)
+        except ValueError as err:
+            raise ModelFileError(str(err)) from None
+        metadata["labels"] = labels.as_dict()
     return save(old.network(), metadata, target)

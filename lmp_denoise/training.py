@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .labels import build_labels
+from .labels import THRESHOLD, build_labels
 from .lattices import REFERENCE_VOLUME, species_of
 from .modelfile import save
 from .nn.network import DenoiserNet, ModelConfig
@@ -34,6 +34,8 @@ class TrainSettings:
     open_fraction: float = 0.5  # structures with free surfaces or voids (noise.py)
     strain: float = 0.02  # largest component of the random homogeneous strain (noise.py)
     loss_floor: float = 0.5  # noise level, x sigma_max, below which the loss weight stops growing
+    label_neighbours: list[str] | None = None  # species the structure labels look at (None: all)
+    label_threshold: float = THRESHOLD  # largest template score of a labelled atom
     checkpoint: Path | None = None
     checkpoint_every: int = 200
     log: Path | None = None
@@ -129,7 +131,9 @@ def _metadata(settings: TrainSettings, history: list[float]) -> dict:
         "reference_volume": REFERENCE_VOLUME,
         "species": species_of(settings.structures),
         "structures": list(settings.structures),
-        "labels": build_labels(settings.structures, species_of(settings.structures)).as_dict(),
+        "labels": build_labels(
+            settings.structures, species_of(settings.structures), settings.label_neighbours, settings.label_threshold
+        ).as_dict(),
         "dtype": "float32",
         "sigma_fraction": settings.sigma_fraction,
         "density_jitter": settings.jitter,

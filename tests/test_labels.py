@@ -14,7 +14,7 @@ from test_cli import cli
 from lmp_denoise.denoise import classify, denoise
 from lmp_denoise.io import SCORE_COLUMN, STRUCTURE_COLUMN, read_dump
 from lmp_denoise.labels import build_labels, label_atoms
-from lmp_denoise.lattices import SPECIES, species_of, training_cell
+from lmp_denoise.lattices import SPECIES, species_of, training_cell, training_scale
 from lmp_denoise.modelfile import METADATA_NAME, ModelFileError, load
 from lmp_denoise.models import load_model, resolve
 from lmp_denoise.scale import StructureError
@@ -142,3 +142,28 @@ def test_unknown_species_is_refused():
         classify(atoms, "dc3-six", types={1: "A", 2: "Cl"})
     assert np.all(classify(atoms, "dc3-six", types={1: "A", 2: "B"}, steps=2).labels.name == "rocksalt")
     assert denoise(atoms, "dc3-six", types={1: "A", 2: "B"}, steps=1).iterations == 1
+
+
+@pytest.mark.parametrize("name", SILICA)
+def test_sio2_model_restores_noisy_polymorphs(name):
+    """The shipped sio2 model: a polymorph with 0.1 A Gaussian noise (Si type 1, O type 2) comes
+    back labelled as itself, with the Si-O bond spread cut at least 3x."""
+    atoms = training_cell(name, 500)
+    atoms.set_cell(atoms.cell / training_scale(name), scale_atoms=True)  # the Tersoff geometry
+    atoms.numbers = atoms.get_tags() + 1
+    rng = np.random.default_rng(11)
+    atoms.positions += 0.1 * rng.standard_normal(atoms.positions.shape)
+    types = {1: "Si", 2: "O"}
+    raw, clean = classify(atoms, "sio2", steps=0, types=types), classify(atoms, "sio2", steps=8, types=types)
+    assert raw.labels.fractions()[name] < 0.5 and clean.labels.fractions()[name] > 0.99
+    bonds = [bond_lengths(c.result.atoms) for c in (raw, clean)]
+    assert bonds[0].std() > 3 * bonds[1].std() and abs(bonds[1].mean() - bonds[0].mean()) < 0.03
+    with pytest.raises(StructureError, match="which the model does not know; use one of: Si O"):
+        classify(atoms, "sio2", types={1: "Si", 2: "Ge"})
+
+
+def bond_lengths(atoms) -> np.ndarray:
+    from lmp_denoise.neighbors import edges
+
+    index, vectors = edges(atoms.positions, atoms.cell.array, atoms.pbc, 2.0)
+    return np.linalg.norm(vectors[(atoms.numbers[index[0]] == 1) & (atoms.numbers[index[1]] == 2)], axis=1)

@@ -55,7 +55,8 @@ def simulate(
 
     ``system``: LAMMPS commands that define the box and atoms (after units/atom_style);
     ``force_field``: masses and pair commands; ``barostat``: the couple keyword of fix nph at zero
-    pressure (``"x y"`` for a slab: only in-plane) or None for fixed volume; ``melt``: first run
+    pressure (``"tri"`` also relaxes the tilts of a triclinic box; ``"x y"`` for a slab: only
+    in-plane) or None for fixed volume; ``melt``: first run
     (temperature, ps) to melt or anneal, then the commands ``after_melt`` and ``quench_ps`` of
     linear cooling; ``defects``: commands run after the start structure is
     taken (so ``start`` is the perfect reference); ``timestep`` in ps. The CSVR thermostat holds
@@ -72,7 +73,7 @@ def simulate(
     lmp.command(f"velocity all create {2 * (melt[0] if melt else temperature)} {seed} mom yes rot yes dist gaussian")
     if barostat is None:
         lmp.command("fix integrate all nve")
-    elif barostat in ("iso", "aniso"):
+    elif barostat in ("iso", "aniso", "tri"):
         lmp.command(f"fix integrate all nph {barostat} 0.0 0.0 1.0")
     else:  # in-plane only, e.g. "x y" for a slab
         axes = " ".join(f"{axis} 0.0 0.0 1.0" for axis in barostat.split())

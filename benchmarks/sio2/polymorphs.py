@@ -79,13 +79,14 @@ def main() -> None:
         found = states(f, model)
         want = "other" if name == "liquid" else name
         shares = {key: float(np.mean(labels.name == want)) for key, (_, labels) in found.items()}
+        family = {key: float(np.mean([same_family(n, want) for n in labels.name])) for key, (_, labels) in found.items()}
         majority = {key: max(labels.fractions().items(), key=lambda kv: kv[1]) for key, (_, labels) in found.items()}
         raw_bonds, clean_bonds = geometry(found["raw"][0])["Si-O"], geometry(found["8 steps"][0])["Si-O"]
         spreads.append((name, temperature, raw_bonds.std(), clean_bonds.std()))
-        rows.append((name, temperature, shares, majority))
+        rows.append((name, temperature, shares, family, majority))
         print(
             f"{name:>18} {temperature:>5.0f} K: "
-            + ", ".join(f"{k} {100 * v:.1f}%" for k, v in shares.items())
+            + ", ".join(f"{k} {100 * v:.1f}% ({100 * family[k]:.1f}%)" for k, v in shares.items())
             + f" | 8 steps majority {majority['8 steps'][0]} {100 * majority['8 steps'][1]:.1f}%"
             + f" | Si-O std {raw_bonds.std():.4f} -> {clean_bonds.std():.4f} A",
             flush=True,
@@ -93,6 +94,11 @@ def main() -> None:
         if name == "beta-cristobalite" and temperature == 1500:
             example = {key: geometry(a) for key, (a, _) in found.items() if key in ("raw", "8 steps", "1 ps average")}
     write_report(rows, spreads, example, args.model)
+
+
+def same_family(label: str, want: str) -> bool:
+    """Quartz for quartz, cristobalite for cristobalite (alpha or beta), other for the liquid."""
+    return label.split("-")[-1] == want.split("-")[-1]
 
 
 def write_report(rows, spreads, example, model: str) -> None:
@@ -105,7 +111,7 @@ def write_report(rows, spreads, example, model: str) -> None:
     figures.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, len(POLYMORPHS) + 1, figsize=(16, 3.4), sharey=True)
     for ax, name in zip(axes, [*POLYMORPHS, "liquid"], strict=True):
-        mine = [(t, s) for n, t, s, _ in rows if n == name]
+        mine = [(t, s) for n, t, s, _, _ in rows if n == name]
         for key, style in zip(STATES, ["k--", "C1-o", "C0-o", "C2:", "C3:"], strict=True):
             ax.plot([t for t, _ in mine], [100 * s[key] for _, s in mine], style, label=key, ms=4)
         ax.set_title(name, fontsize=10)
@@ -152,7 +158,8 @@ def write_report(rows, spreads, example, model: str) -> None:
         f"# Silica polymorphs (model `{model}`)\n\n"
         f"Written by `python benchmarks/sio2/polymorphs.py`. Tersoff MD (SiO.tersoff) of each polymorph at"
         f" {', '.join(map(str, TEMPERATURES))} K and liquid silica at {LIQUID} K; % of atoms given the structure"
-        " the run started from (liquid: 'other').\n\n" + "\n".join(lines) + "\n\n![labels](figures/sio2_labels.png)\n\n"
+        " the run started from (liquid: 'other'), in brackets of the same family (quartz or cristobalite, alpha or"
+        " beta).\n\n" + "\n".join(lines) + "\n\n![labels](figures/sio2_labels.png)\n\n"
         "Si-O bond length spread:\n\n" + "\n".join(bond_lines) + "\n\n![geometry](figures/sio2_geometry.png)\n"
     )
     (ROOT / "docs" / "sio2.md").write_text(text)

@@ -2,8 +2,9 @@
 wheel) at 600, 1000, 1500 and 2000 K, and of liquid silica, through benchmarks/cases/common.py:
 a snapshot, its 1 ps time average and its energy minimum, cached under benchmarks/out/cases.
 
-Crystals: ~600-800 atoms from lmp_denoise.lattices (measured geometry), zero-pressure NPH with
-anisotropic cell, CSVR thermostat, 1 fs steps, 8 ps equilibration. Liquid: beta-cristobalite
+Crystals: ~600-800 atoms from lmp_denoise.lattices (the Tersoff 0 K geometry), zero-pressure NPH
+(every cell length, and for the hexagonal quartz cells the tilts too), CSVR thermostat, 1 fs
+steps, 8 ps equilibration. Liquid: beta-cristobalite
 melted at 6000 K for 10 ps and held at 4000 K, at the crystal's volume (fixed box).
 """
 
@@ -48,7 +49,7 @@ def crystal(polymorph: str, temperature: float) -> Frames:
             force_field(),
             temperature,
             equilibrate_ps=8.0,
-            barostat="aniso",
+            barostat="tri" if "quartz" in polymorph else "aniso",  # quartz: a hexagonal (tilted) box
             timestep=TIMESTEP,
         )
 
