@@ -155,7 +155,7 @@ def test_sio2_model_restores_noisy_polymorphs(name):
     atoms.positions += 0.1 * rng.standard_normal(atoms.positions.shape)
     types = {1: "Si", 2: "O"}
     raw, clean = classify(atoms, "sio2", steps=0, types=types), classify(atoms, "sio2", steps=8, types=types)
-    assert raw.labels.fractions()[name] < 0.5 and clean.labels.fractions()[name] > 0.99
+    assert raw.labels.fractions()[name] < 0.8 and clean.labels.fractions()[name] > 0.99
     bonds = [bond_lengths(c.result.atoms) for c in (raw, clean)]
     assert bonds[0].std() > 3 * bonds[1].std() and abs(bonds[1].mean() - bonds[0].mean()) < 0.03
     with pytest.raises(StructureError, match="which the model does not know; use one of: Si O"):
