@@ -118,7 +118,7 @@ def write_report(rows, spreads, example, model: str) -> None:
         ax.set_xlabel("T (K)")
         ax.set_ylim(-2, 102)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("% with the right label")
+    axes[0].set_ylabel("% with the polymorph it started as")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(figures / "sio2_labels.png", dpi=100)
@@ -142,15 +142,12 @@ def write_report(rows, spreads, example, model: str) -> None:
         fig.tight_layout()
         fig.savefig(figures / "sio2_geometry.png", dpi=100)
         plt.close(fig)
-    header = "| structure | T (K) | " + " | ".join(STATES) + " | 8 steps: majority label |"
-    lines = [header, "|---|---|" + "---|" * (len(STATES) + 1)]
-    for name, temperature, shares, majority in rows:
-        top, share = majority["8 steps"]
-        lines.append(
-            f"| {name} | {temperature:.0f} | "
-            + " | ".join(f"{100 * shares[k]:.1f}" for k in STATES)
-            + f" | {top} {100 * share:.1f} |"
-        )
+    header = "| started as | T (K) | " + " | ".join(STATES) + " | 1 ps average: majority | 8 steps: majority |"
+    lines = [header, "|---|---|" + "---|" * (len(STATES) + 2)]
+    for name, temperature, shares, family, majority in rows:
+        cells = " | ".join(f"{100 * shares[k]:.1f} ({100 * family[k]:.1f})" for k in STATES)
+        tops = " | ".join(f"{majority[k][0]} {100 * majority[k][1]:.0f}" for k in ("1 ps average", "8 steps"))
+        lines.append(f"| {name} | {temperature:.0f} | {cells} | {tops} |")
     bond_lines = ["| structure | T (K) | Si-O std raw (A) | 8 steps (A) | reduction |", "|---|---|---|---|---|"]
     for name, temperature, raw, clean in spreads:
         bond_lines.append(f"| {name} | {temperature:.0f} | {raw:.4f} | {clean:.4f} | {raw / clean:.1f}x |")
