@@ -21,28 +21,20 @@ bool DenoiseLabels::counts_as_neighbour(int species) const
   return std::find(neighbour_species.begin(), neighbour_species.end(), species) != neighbour_species.end();
 }
 
-double DenoiseLabels::score(const Template &t, const std::vector<Neighbour> &sorted) const
+void DenoiseLabels::describe(const std::vector<Neighbour> &sorted, size_t k, Descriptor &out) const
 {
-  const size_t k = t.radial.size();
-  if (sorted.size() < k) return 1.0;
-  std::vector<int> counts(t.counts.size(), 0);
+  out.k = k;
+  out.counts.assign(templates.front().counts.size(), 0);
+  out.radial.clear();
+  out.pairs.clear();
   for (size_t n = 0; n < k; ++n) {
     const int s = sorted[n].species;
-    if (s < 0 || s >= (int) counts.size()) return 1.0;
-    ++counts[s];
+    if (s >= 0 && s < (int) out.counts.size()) ++out.counts[s];
   }
-  if (counts != t.counts) return 1.0;
   // radial part: by species, then distance (the list is sorted by distance: a stable partition)
-  double squares = 0.0;
-  size_t at = 0;
-  for (size_t s = 0; s < counts.size(); ++s)
+  for (size_t s = 0; s < out.counts.size(); ++s)
     for (size_t n = 0; n < k; ++n)
-      if (sorted[n].species == (int) s) {
-        const double diff = sorted[n].distance - t.radial[at++];
-        squares += diff * diff;
-      }
-  std::vector<double> pairs;
-  pairs.reserve(k * (k - 1) / 2);
+      if (sorted[n].species == (int) s) out.radial.push_back(sorted[n].distance);
   for (size_t a = 0; a < k; ++a)
     for (size_t b = a + 1; b < k; ++b) {
       double d2 = 0.0;
@@ -50,23 +42,31 @@ double DenoiseLabels::score(const Template &t, const std::vector<Neighbour> &sor
         const double d = sorted[a].vector[c] - sorted[b].vector[c];
         d2 += d * d;
       }
-      pairs.push_back(std::sqrt(d2));
+      out.pairs.push_back(std::sqrt(d2));
     }
-  std::sort(pairs.begin(), pairs.end());
-  for (size_t p = 0; p < pairs.size(); ++p) {
-    const double diff = pairs[p] - t.pairs[p];
-    squares += diff * diff;
-  }
-  return std::min(1.0, std::sqrt(squares / static_cast<double>(k + pairs.size())) / t.spacing);
+  std::sort(out.pairs.begin(), out.pairs.end());
 }
 
 std::pair<int, double> DenoiseLabels::classify(int species, const std::vector<Neighbour> &sorted) const
 {
   int label = static_cast<int>(names.size()) - 1;
   double best = 1.0;
+  std::vector<Descriptor> seen;    // one per distinct k among this species' templates
   for (const auto &t : templates) {
-    if (t.species != species) continue;
-    const double s = score(t, sorted);
+    const size_t k = t.radial.size();
+    if (t.species != species || sorted.size() < k) continue;
+    auto found = std::find_if(seen.begin(), seen.end(), [k](const Descriptor &d) { return d.k == k; });
+    if (found == seen.end()) {
+      seen.emplace_back();
+      describe(sorted, k, seen.back());
+      found = seen.end() - 1;
+    }
+    if (found->counts != t.counts) continue;
+    double squares = 0.0;
+    for (size_t n = 0; n < k; ++n) squares += (found->radial[n] - t.radial[n]) * (found->radial[n] - t.radial[n]);
+    for (size_t p = 0; p < found->pairs.size(); ++p)
+      squares += (found->pairs[p] - t.pairs[p]) * (found->pairs[p] - t.pairs[p]);
+    const double s = std::min(1.0, std::sqrt(squares / static_cast<double>(k + found->pairs.size())) / t.spacing);
     if (s < best) {
       best = s;
       label = t.label;

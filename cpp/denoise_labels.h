@@ -45,7 +45,12 @@ struct DenoiseLabels {
   std::pair<int, double> classify(int species, const std::vector<Neighbour> &sorted) const;
 
  private:
-  double score(const Template &, const std::vector<Neighbour> &sorted) const;
+  struct Descriptor {    // of one atom for one k: species counts, sorted radial and pair distances
+    size_t k = 0;
+    std::vector<int> counts;
+    std::vector<double> radial, pairs;
+  };
+  void describe(const std::vector<Neighbour> &sorted, size_t k, Descriptor &out) const;
 };
 
 }    // namespace LAMMPS_NS

@@ -140,25 +140,27 @@ def neighbourhoods(
     return out
 
 
-def _scores(near: Neighbourhoods, atoms: np.ndarray, template: Template) -> np.ndarray:
-    """Score of ``template`` for each atom in ``atoms`` (1 where it cannot apply)."""
-    k = template.k
-    out = np.ones(len(atoms))
-    a, b = np.triu_indices(k, 1)
-    for first in range(0, len(atoms), CHUNK):
-        rows = atoms[first : first + CHUNK]
-        d, v, s = near.distance[rows, :k], near.vectors[rows, :k], near.species[rows, :k]
-        fits = np.isfinite(d).all(axis=1)
-        for species, count in enumerate(template.counts):
-            fits &= (s == species).sum(axis=1) == count
-        if not fits.any():
-            continue
-        d, v, s = d[fits], v[fits], s[fits]
-        radial = np.take_along_axis(d, _species_order(d, s), axis=1)
-        pairs = np.sort(np.linalg.norm(v[:, a] - v[:, b], axis=2), axis=1)
-        squares = ((radial - template.radial) ** 2).sum(axis=1) + ((pairs - template.pairs) ** 2).sum(axis=1)
-        score = np.sqrt(squares / (k + len(a))) / template.spacing
-        out[first + np.flatnonzero(fits)] = np.minimum(score, 1.0)
+def _scores(near: Neighbourhoods, atoms: np.ndarray, templates: list[Template]) -> np.ndarray:
+    """(templates, atoms) scores, 1 where a template cannot apply; each atom's descriptor is
+    computed once for every distinct k."""
+    out = np.ones((len(templates), len(atoms)))
+    for k in sorted({t.k for t in templates}):
+        mine = [(i, t) for i, t in enumerate(templates) if t.k == k]
+        a, b = np.triu_indices(k, 1)
+        for first in range(0, len(atoms), CHUNK):
+            rows = atoms[first : first + CHUNK]
+            d, v, s = near.distance[rows, :k], near.vectors[rows, :k], near.species[rows, :k]
+            complete = np.isfinite(d).all(axis=1)
+            if not complete.any():
+                continue
+            d, v, s, where = d[complete], v[complete], s[complete], first + np.flatnonzero(complete)
+            radial = np.take_along_axis(d, _species_order(d, s), axis=1)
+            pairs = np.sort(np.linalg.norm(v[:, a] - v[:, b], axis=2), axis=1)
+            counts = np.stack([(s == n).sum(axis=1) for n in range(len(mine[0][1].counts))], axis=1)
+            for i, template in mine:
+                fits = (counts == template.counts).all(axis=1)
+                squares = ((radial[fits] - template.radial) ** 2).sum(axis=1) + ((pairs[fits] - template.pairs) ** 2).sum(axis=1)
+                out[i, where[fits]] = np.minimum(np.sqrt(squares / (k + len(a))) / template.spacing, 1.0)
     return out
 
 
@@ -215,7 +217,7 @@ def build_labels(
         best = None
         for k in shells:
             template = _template(near, atom, k, label, centre, len(species))
-            separation = min((_scores(n, np.array([a]), template)[0] for n, a in rivals), default=1.0)
+            separation = min((_scores(n, np.array([a]), [template])[0, 0] for n, a in rivals), default=1.0)
             if best is None or separation > best[1]:
                 best = (template, separation)
             if separation >= SEPARATION:
@@ -250,11 +252,12 @@ def label_atoms(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarra
     )
     best = np.ones(len(positions))
     index = np.full(len(positions), len(labels.names) - 1)
-    for template in labels.templates:
-        atoms = np.flatnonzero(species == template.species)
-        score = _scores(near, atoms, template)
-        better = score < best[atoms]
-        best[atoms[better]] = score[better]
-        index[atoms[better]] = template.label
+    for centre in sorted({t.species for t in labels.templates}):
+        templates = [t for t in labels.templates if t.species == centre]
+        atoms = np.flatnonzero(species == centre)
+        scores = _scores(near, atoms, templates)
+        winner = np.argmin(scores, axis=0)  # the first of equal scores, as the compute
+        best[atoms] = scores[winner, np.arange(len(atoms))]
+        index[atoms] = np.array([t.label for t in templates])[winner]
     index[best > labels.threshold] = len(labels.names) - 1
     return Labels(index, best, labels.names)
