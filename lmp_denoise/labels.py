@@ -206,7 +206,8 @@ def build_labels(
         kept: list[tuple[int, np.ndarray]] = []  # distinct sites: species, or distances that differ by > 1e-3
         for atom in range(len(cell)):
             d = near.distance[atom][: MAX_K + 1]
-            if not any(kind == kinds[atom] and np.abs(d - o).max() < 1e-3 for kind, o in kept):
+            d = d[np.isfinite(d)]
+            if not any(kind == kinds[atom] and len(d) == len(o) and np.abs(d - o).max() < 1e-3 for kind, o in kept):
                 kept.append((kinds[atom], d))
                 sites.append((label, int(kinds[atom]), near, atom))
     templates = []
