@@ -77,7 +77,8 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
         one.pairs = t.at("pairs").get<std::vector<double>>();
         one.spacing = t.at("spacing").get<double>();
         const size_t k = one.radial.size();
-        if (k == 0 || one.pairs.size() != k * (k - 1) / 2 || one.counts.size() != info.species.size())
+        const auto &first = info.labels.templates.empty() ? one : info.labels.templates.front();
+        if (k == 0 || one.pairs.size() != k * (k - 1) / 2 || one.counts.size() != first.counts.size())
           throw std::runtime_error("a label template has inconsistent sizes");
         info.labels.templates.push_back(std::move(one));
       }
