@@ -4,13 +4,18 @@
    compute ID group denoise MODEL K keyword value ...
      MODEL = model file, or the name of a model shipped with lmp-denoise
      K = largest number of iterations r <- r - g(r)
-     keywords: tol T | scale auto|D | device cpu|cuda | types S1 ... Sntypes | margin M | labels yes|no
+     keywords: tol T | scale auto|D | device cpu|cuda | types S1 ... Sntypes | margin M | labels yes|no |
+               momentum B | stepsize A
 
    Each rank evaluates the network for its owned atoms, layer by layer: after every interaction
    layer the node features of ghost atoms are refreshed from their owners by forward
    communication (as NequIP/Allegro couplings exchange them), so the ghost shell needs one model
    cutoff (plus margin and skin), not the receptive field, and the result does not depend on the
    number of ranks. Ghost positions are refreshed the same way after every iteration.
+
+   From the second iteration on, 'momentum B' and 'stepsize A' make the update
+   r <- r - A g(r) + B (r - r_prev) (heavy ball; A = 1, B = 0: the plain iteration). The previous
+   move is per owned atom, so results stay independent of the number of ranks.
 ------------------------------------------------------------------------- */
 
 #include "compute_denoise.h"
@@ -51,6 +56,7 @@ namespace Scale = LAMMPS_NS::DenoiseScale;
 
 static constexpr double DEFAULT_MARGIN = 2.0;    // A at the reference volume
 static constexpr int MAX_STEPS = 1000;            // as lmp_denoise.denoise.MAX_STEPS
+static constexpr double MAX_STEPSIZE = 3.0;       // as lmp_denoise.denoise.MAX_STEPSIZE
 // as lmp_denoise.denoise.SCALE_RANGE: a factor outside means a wrong 'scale D', not an unusual system
 static constexpr double SCALE_RANGE[2] = {0.2, 5.0};
 // the box volume per atom can undershoot the dense part's (surfaces in a tight open box, thermal
@@ -97,7 +103,8 @@ static std::pair<int, int> node_local(MPI_Comm world)
 /* ---------------------------------------------------------------------- */
 
 ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
-    Compute(lmp, narg, arg), max_steps(0), tol(0.0), user_distance(0.0), margin(DEFAULT_MARGIN),
+    Compute(lmp, narg, arg), max_steps(0), tol(0.0), stepsize(1.0), momentum(0.0), user_distance(0.0),
+    margin(DEFAULT_MARGIN),
     device("cpu"), with_labels(false), pairs(nullptr), list_cutoff(0.0), density_cutoff(0.0),
     scale(1.0), warned_moves(false), comm_features(false), nmax(0),
     xd(nullptr), output(nullptr), stats{0.0, 0.0, 0.0, 0.0}
@@ -184,6 +191,18 @@ void ComputeDenoise::parse_keywords(int narg, char **arg)
       margin = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
       if (margin <= 0.0) error->all(FLERR, "Compute denoise: margin must be > 0, got {}", margin);
       iarg += 2;
+    } else if (key == "momentum") {
+      momentum = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+      if (momentum < 0.0 || momentum >= 1.0)
+        error->all(FLERR, "Compute denoise: momentum must be at least 0 and below 1 (0 = the plain iteration), "
+                   "got {}", momentum);
+      iarg += 2;
+    } else if (key == "stepsize") {
+      stepsize = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+      if (stepsize <= 0.0 || stepsize > MAX_STEPSIZE)
+        error->all(FLERR, "Compute denoise: stepsize must be above 0 and at most {} (1 = the plain iteration), "
+                   "got {}", MAX_STEPSIZE, stepsize);
+      iarg += 2;
     } else if (key == "labels") {
       with_labels = utils::logical(FLERR, arg[iarg + 1], false, lmp) == 1;
       iarg += 2;
@@ -196,7 +215,8 @@ void ComputeDenoise::parse_keywords(int narg, char **arg)
       type_names.assign(arg + iarg + 1, arg + iarg + 1 + ntypes);
       iarg += 1 + ntypes;
     } else {
-      error->all(FLERR, "Compute denoise: unknown keyword '{}' (expected tol, scale, device, types, margin, labels)",
+      error->all(FLERR, "Compute denoise: unknown keyword '{}' (expected tol, scale, device, types, margin, labels, "
+                 "momentum, stepsize)",
                  key);
     }
   }
@@ -542,13 +562,16 @@ void ComputeDenoise::evaluate_network()
 }
 
 /* ----------------------------------------------------------------------
-   r <- r - g(r) for owned atoms in the group; returns the largest move of any rank
+   r <- r - g(r) for owned atoms in the group (from the second iteration on
+   r <- r - A g(r) + B (r - r_prev)); returns the largest move of any rank
 ------------------------------------------------------------------------- */
 
-double ComputeDenoise::move_atoms(double factor)
+double ComputeDenoise::move_atoms(double factor, bool first)
 {
   const int nlocal = atom->nlocal;
   const int *mask = atom->mask;
+  const double a = first ? 1.0 : stepsize, b = first ? 0.0 : momentum;
+  if (first) last_move.assign(3 * static_cast<size_t>(nlocal), 0.0);
   double largest = 0.0;
   for (int i = 0; i < nlocal; ++i) {
     if (!(mask[i] & groupbit)) continue;
@@ -558,8 +581,10 @@ double ComputeDenoise::move_atoms(double factor)
       if (!std::isfinite(g))
         error->one(FLERR, "Compute denoise: the model gave atom {} a non-finite move; check the model file and "
                    "the coordinates", atom->tag[i]);
-      xd[i][k] -= g;
-      move2 += g * g;
+      double &move = last_move[3 * i + k];
+      move = a * g + b * move;
+      xd[i][k] -= move;
+      move2 += move * move;
     }
     largest = std::max(largest, move2);
   }
@@ -655,7 +680,7 @@ void ComputeDenoise::compute_peratom()
     } catch (std::exception &e) {
       error->one(FLERR, "Compute denoise: model evaluation failed: {}", e.what());
     }
-    const double largest = move_atoms(scale);
+    const double largest = move_atoms(scale, iterations == 1);
     comm->forward_comm(this);
     if (largest < tol) break;
   }
@@ -766,5 +791,5 @@ double ComputeDenoise::memory_usage()
   return nmax * per_atom +
       (edge_vectors.capacity() + features.capacity() + updated.capacity() + prediction.capacity()) * sizeof(float) +
       (edge_neighbours.capacity() + edge_offsets.capacity() + candidate_offsets.capacity() + species.capacity()) *
-      sizeof(int64_t) + candidates.capacity() * sizeof(int);
+      sizeof(int64_t) + candidates.capacity() * sizeof(int) + last_move.capacity() * sizeof(double);
 }

@@ -40,6 +40,7 @@ class ComputeDenoise : public Compute {
   std::string model_path;
   int max_steps;
   double tol;                    // stop once the largest move (A) is below it
+  double stepsize, momentum;     // r <- r - A g(r) + B (r - r_prev) after the first iteration
   double user_distance;          // > 0: nearest-neighbour distance given by 'scale D'; 0: auto
   double margin;                 // room for denoising moves in the candidate list, reference units
   std::string device;
@@ -65,6 +66,7 @@ class ComputeDenoise : public Compute {
   std::vector<float> edge_vectors;                       // scaled, centre -> neighbour
   std::vector<int64_t> species;                          // model species of owned and ghost atoms
   std::vector<float> features, updated, prediction;      // node features (all atoms), one layer's update, g
+  std::vector<double> last_move;                         // owned atoms' previous move (momentum)
 
   void parse_keywords(int, char **);
   void map_types(const std::vector<std::string> &);
@@ -77,7 +79,7 @@ class ComputeDenoise : public Compute {
   void collect_candidates(double);
   void build_edges(double);
   void evaluate_network();
-  double move_atoms(double);
+  double move_atoms(double, bool);
   void label_atoms(double);
   void finish(int);
   std::vector<double> gather_all(const std::vector<double> &) const;

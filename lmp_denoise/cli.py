@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .compression import DEFAULT_BOUND, CompressedFileError
-from .denoise import MAX_STEPS, parse_type_map
+from .denoise import MAX_STEPS, IterationRecipe, Settings, parse_type_map
 from .evaluate import MissingExtraError
 from .io import DISPLACEMENT_COLUMN, SnapshotError
 from .modelfile import ModelFileError
@@ -102,13 +102,15 @@ def _parse_scale(text: str) -> str | float:
     return value
 
 
-def _denoising_settings(args: argparse.Namespace) -> tuple[str | float, dict[int, int | str] | None]:
-    """Check the options of _denoising_options; returns (scale, type map)."""
-    if not 1 <= args.steps <= MAX_STEPS:
-        raise UserError(f"--steps must be 1 to {MAX_STEPS}, not {args.steps}")
+def _denoising_settings(args: argparse.Namespace, fewest_steps: int = 1) -> Settings:
+    """Check the options of _denoising_options (``fewest_steps`` 0: the raw positions allowed)."""
+    if not fewest_steps <= args.steps <= MAX_STEPS:
+        what = "0 (the raw positions)" if fewest_steps == 0 else str(fewest_steps)
+        raise UserError(f"--steps must be {what} to {MAX_STEPS}, not {args.steps}")
     if args.tol < 0:
         raise UserError(f"--tol must be >= 0, not {args.tol}")
-    return _parse_scale(args.scale), parse_type_map(args.types)
+    recipe = IterationRecipe(args.stepsize, args.momentum)
+    return Settings(args.steps, args.tol, _parse_scale(args.scale), parse_type_map(args.types), recipe)
 
 
 def _denoise(args: argparse.Namespace) -> int:
@@ -116,14 +118,14 @@ def _denoise(args: argparse.Namespace) -> int:
     from .models import load_model
     from .parallel import share_cores, world
 
-    scale, types = _denoising_settings(args)
+    settings = _denoising_settings(args)
     inputs = [Path(p) for p in args.inputs]
     outputs = _output_names(inputs, args.output)
     model = load_model(args.model)
     comm = world()
     share_cores(comm)
     for source, target in zip(inputs, outputs, strict=True):
-        frames = denoise_file(source, target, model, args.steps, args.tol, scale, types, not args.quiet, comm)
+        frames = denoise_file(source, target, model, settings, not args.quiet, comm)
         if comm is None or comm.rank == 0:
             print(f"{source} -> {target}: {frames} frame(s)" + (f" on {comm.size} MPI ranks" if comm else ""))
     return 0
@@ -133,11 +135,7 @@ def _classify(args: argparse.Namespace) -> int:
     from .files import denoise_file
     from .models import load_model
 
-    if not 0 <= args.steps <= MAX_STEPS:
-        raise UserError(f"--steps must be 0 (the raw positions) to {MAX_STEPS}, not {args.steps}")
-    if args.tol < 0:
-        raise UserError(f"--tol must be >= 0, not {args.tol}")
-    scale, types = _parse_scale(args.scale), parse_type_map(args.types)
+    settings = _denoising_settings(args, fewest_steps=0)
     inputs = [Path(p) for p in args.inputs]
     outputs = _output_names(inputs, args.output) if args.output else [None] * len(inputs)
     model = load_model(args.model)
@@ -150,7 +148,7 @@ def _classify(args: argparse.Namespace) -> int:
             shares = labels.fractions()
             print(f"{str(source):<32} {number + 1:>5} " + " ".join(f"{shares[n]:>{width}.2%}" for n in names), flush=True)
 
-        denoise_file(source, target, model, args.steps, args.tol, scale, types, not args.quiet, labels=report)
+        denoise_file(source, target, model, settings, not args.quiet, labels=report)
         if target is not None:
             print(f"{source} -> {target}")
     if args.output:
@@ -165,11 +163,11 @@ def _compress(args: argparse.Namespace) -> int:
 
     if not args.bound > 0:
         raise UserError(f"--bound must be a positive distance in A, not {args.bound}")
-    scale, types = _denoising_settings(args)
+    settings = _denoising_settings(args)
     model = load_model(args.model)
     inputs = [Path(p) for p in args.inputs]
     _output_names(inputs[:1], args.output)
-    frames = compress_files(inputs, Path(args.output), model, args.bound, args.steps, args.tol, scale, types, not args.quiet)
+    frames = compress_files(inputs, Path(args.output), model, args.bound, settings, not args.quiet)
     size = Path(args.output).stat().st_size
     print(f"{len(inputs)} input(s) -> {args.output}: {frames} frame(s), {size:,} bytes, bound {args.bound} A")
     return 0
@@ -288,6 +286,20 @@ def _denoising_options(parser: argparse.ArgumentParser) -> None:
         "--steps", type=int, default=8, help=f"largest number of iterations K, 1-{MAX_STEPS} (default: %(default)s)"
     )
     parser.add_argument("--tol", type=float, default=0.0, help="stop once the largest move is below T, A (default: %(default)s)")
+    parser.add_argument(
+        "--momentum",
+        type=float,
+        default=0.0,
+        metavar="B",
+        help="from the 2nd iteration on, add B x the previous move, 0 <= B < 1 (default: %(default)s = plain)",
+    )
+    parser.add_argument(
+        "--stepsize",
+        type=float,
+        default=1.0,
+        metavar="A",
+        help="from the 2nd iteration on, move by -A x g(r) (default: %(default)s = plain; see README 'Momentum')",
+    )
     parser.add_argument(
         "--scale",
         default="auto",

@@ -20,6 +20,46 @@ from .nn.inference import Evaluator
 from .scale import StructureError, close_packed_distance, nearest_distances, volume_per_atom
 
 SKIN = 0.25  # neighbour candidates reach (1 + SKIN) x cutoff; rebuilt once an atom moved half the difference
+MAX_STEPSIZE = 3.0  # a network's largest response to a displacement is ~1.2-1.6: 3 already diverges
+
+
+@dataclass(frozen=True)
+class IterationRecipe:
+    """r <- r - stepsize g(r) + momentum (r - r_prev) from the second iteration on; the first is
+    always r <- r - g(r). The default is the plain iteration. A network that sees a few
+    neighbour shells removes long-wavelength displacements only slowly (locally they look like
+    strain); momentum carries them along (heavy-ball iteration, same fixed points g = 0)."""
+
+    stepsize: float = 1.0
+    momentum: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.stepsize <= MAX_STEPSIZE:
+            raise StructureError(
+                f"stepsize must be above 0 and at most {MAX_STEPSIZE} (1 = the plain iteration), not {self.stepsize}"
+            )
+        if not 0.0 <= self.momentum < 1.0:
+            raise StructureError(f"momentum must be at least 0 and below 1 (0 = the plain iteration), not {self.momentum}")
+
+
+PLAIN = IterationRecipe()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How each frame of a file is denoised (the keyword arguments of ``denoise``)."""
+
+    steps: int = 8
+    tol: float = 0.0
+    scale: str | float = "auto"
+    types: dict[int, int | str] | None = None
+    recipe: IterationRecipe = PLAIN
+
+    def kwargs(self) -> dict:
+        return {"steps": self.steps, "tol": self.tol, "scale": self.scale, "types": self.types, "recipe": self.recipe}
+
+
+DEFAULTS = Settings()
 
 
 @dataclass
@@ -109,8 +149,10 @@ class Denoiser:
         scale: str | float = "auto",
         types: dict[int, int | str] | None = None,
         movable: np.ndarray | None = None,
+        recipe: IterationRecipe = PLAIN,
     ) -> None:
         self.model = load_model(model) if isinstance(model, str) else model
+        self.recipe = recipe
         self.atoms = atoms
         # overlapping atoms are an error whatever the scale; the distances serve the scale too
         typical, closest = nearest_distances(atoms.positions, atoms.cell.array, atoms.pbc, self.model.scale_recipe)
@@ -130,6 +172,7 @@ class Denoiser:
         self.species = torch.from_numpy(species_indices(atoms, self.model, types))
         self.mask = np.ones(len(atoms), bool) if movable is None else np.asarray(movable, bool)
         self.positions = atoms.positions.astype(np.float64).copy()
+        self.last_move = np.zeros_like(self.positions)
         self.evaluator = Evaluator(self.model)
         self.graph = None
         self.iterations = 0
@@ -144,7 +187,10 @@ class Denoiser:
         if not np.all(np.isfinite(move)):
             raise StructureError("the model produced non-finite moves; check the input and the model file")
         move[~self.mask] = 0.0
+        if self.iterations > 0:
+            move = self.recipe.stepsize * move + self.recipe.momentum * self.last_move
         self.positions -= move
+        self.last_move = move
         self.iterations += 1
         self.max_move = float(np.sqrt((move**2).sum(axis=1)).max())
         return self.max_move
@@ -163,11 +209,13 @@ def denoise(
     scale: str | float = "auto",
     types: dict[int, int | str] | None = None,
     movable: np.ndarray | None = None,
+    recipe: IterationRecipe = PLAIN,
 ) -> DenoiseResult:
-    """Up to ``steps`` iterations of r <- r - g(r); stop once the largest move is below ``tol`` (A)."""
+    """Up to ``steps`` iterations of r <- r - g(r) (or ``recipe``'s heavy-ball form); stop once
+    the largest move is below ``tol`` (A)."""
     if not 1 <= steps <= MAX_STEPS:
         raise StructureError(f"steps must be 1 to {MAX_STEPS} (moves stop changing after a few tens), not {steps}")
-    run = Denoiser(atoms, model, scale, types, movable)
+    run = Denoiser(atoms, model, scale, types, movable, recipe)
     while run.iterations < steps:
         if run.step() < tol:
             break
@@ -187,6 +235,7 @@ def classify(
     tol: float = 0.0,
     scale: str | float = "auto",
     types: dict[int, int | str] | None = None,
+    recipe: IterationRecipe = PLAIN,
 ) -> Classification:
     """Denoise ``atoms`` (``steps`` may be 0: the raw positions), then label each atom with one of
     the model's training structures or "other" (lmp_denoise/labels.py)."""
@@ -194,7 +243,11 @@ def classify(
         raise StructureError(f"steps must be 0 (the raw positions) to {MAX_STEPS}, not {steps}")
     model = load_model(model) if isinstance(model, str) else model
     labels = model.labels  # before the work: a model without labels is an error
-    result = Denoiser(atoms, model, scale, types).result() if steps == 0 else denoise(atoms, model, steps, tol, scale, types)
+    result = (
+        Denoiser(atoms, model, scale, types).result()
+        if steps == 0
+        else denoise(atoms, model, steps, tol, scale, types, recipe=recipe)
+    )
     species = species_indices(atoms, model, types)
     out = result.atoms
     return Classification(result, label_atoms(out.positions, out.cell.array, out.pbc, species, result.scale, labels))

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .denoise import DenoiseResult, classify, denoise
+from .denoise import DEFAULTS, DenoiseResult, Settings, classify, denoise
 from .io import (
     DISPLACEMENT_COLUMN,
     SCORE_COLUMN,
@@ -33,10 +33,7 @@ def denoise_file(
     source: str | Path,
     target: str | Path | None,
     model: LoadedModel,
-    steps: int = 8,
-    tol: float = 0.0,
-    scale: str | float = "auto",
-    types: dict[int, int | str] | None = None,
+    settings: Settings = DEFAULTS,
     progress: bool = True,
     comm=None,
     labels: Callable[[int, Labels], None] | None = None,
@@ -50,7 +47,7 @@ def denoise_file(
     output is the one a single process writes.
     """
     if target is None:
-        return _frames_only(Path(source), model, steps, tol, scale, types, progress, labels)
+        return _frames_only(Path(source), model, settings, progress, labels)
     source, target = Path(source), Path(target)
     if source.resolve() == target.resolve():
         raise StructureError(f"{target}: the output would overwrite the input; choose another name")
@@ -70,7 +67,7 @@ def denoise_file(
                     continue
                 start = handle.tell() if size > 1 else 0
                 where = f"{source}, frame {number + 1}"
-                result, found = _denoise_frame(frame, kind, model, steps, tol, scale, types, labels is not None, where)
+                result, found = _denoise_frame(frame, kind, model, settings, labels is not None, where)
                 _write_frame(handle, frame, kind, result, found)
                 log.frame(number, result)
                 if labels is not None:
@@ -121,13 +118,13 @@ class FrameLog:
         )
 
 
-def _frames_only(source: Path, model, steps, tol, scale, types, progress: bool, labels) -> int:
+def _frames_only(source: Path, model: LoadedModel, settings: Settings, progress: bool, labels) -> int:
     """Denoise and classify every frame of ``source``, writing nothing (``labels`` gets the labels)."""
     kind = detect_format(source)
     log = FrameLog(source.name, progress)
     frames = 0
     for number, frame in enumerate(log.wrap(read_dump(source) if kind == "lammps-dump" else read_extxyz(source))):
-        result, found = _denoise_frame(frame, kind, model, steps, tol, scale, types, True, f"{source}, frame {number + 1}")
+        result, found = _denoise_frame(frame, kind, model, settings, True, f"{source}, frame {number + 1}")
         log.frame(number, result)
         labels(number, found)
         frames += 1
@@ -136,14 +133,14 @@ def _frames_only(source: Path, model, steps, tol, scale, types, progress: bool, 
     return frames
 
 
-def _denoise_frame(frame, kind, model, steps, tol, scale, types, with_labels: bool, where: str):
+def _denoise_frame(frame, kind: str, model: LoadedModel, settings: Settings, with_labels: bool, where: str):
     """(DenoiseResult, Labels or None) of one frame; errors name the frame."""
     atoms = frame.to_atoms() if kind == "lammps-dump" else frame
     try:
         if with_labels:
-            found = classify(atoms, model, steps, tol, scale, types)
+            found = classify(atoms, model, **settings.kwargs())
             return found.result, found.labels
-        return denoise(atoms, model, steps=steps, tol=tol, scale=scale, types=types), None
+        return denoise(atoms, model, **settings.kwargs()), None
     except StructureError as err:
         raise StructureError(f"{where}: {err}") from None
 
@@ -201,10 +198,7 @@ def compress_files(
     target: Path,
     model: LoadedModel,
     bound: float,
-    steps: int = 8,
-    tol: float = 0.0,
-    scale: str | float = "auto",
-    types: dict[int, int | str] | None = None,
+    settings: Settings = DEFAULTS,
     progress: bool = True,
 ) -> int:
     """Denoise every frame of ``sources`` (in order) into one compressed trajectory; returns frames."""
@@ -222,7 +216,7 @@ def compress_files(
             log = FrameLog(source.name, progress)
             for number, atoms in enumerate(log.wrap(read_frames(source))):
                 try:
-                    result = denoise(atoms, model, steps=steps, tol=tol, scale=scale, types=types)
+                    result = denoise(atoms, model, **settings.kwargs())
                 except StructureError as err:
                     raise StructureError(f"{source}, frame {number + 1}: {err}") from None
                 log.frame(number, result)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from lmp_denoise.denoise import denoise
+from lmp_denoise.denoise import IterationRecipe, denoise
 from lmp_denoise.evaluate import accuracy, wigner_seitz_defects
 from lmp_denoise.md import snapshot
 
@@ -34,3 +35,20 @@ def test_vacancy_is_kept(model):
     clean = denoise(atoms, model, steps=8).atoms
     assert wigner_seitz_defects(clean, reference) == (1, 0)
     assert accuracy(clean, "fcc")["a-CNA"] >= 0.97  # the 12 neighbours of the vacancy are not fcc
+
+
+def site_rms(atoms, reference) -> float:
+    """RMS distance to the perfect lattice mapped into the hot box, common drift removed."""
+    ideal = reference.get_scaled_positions() @ atoms.cell.array
+    fractional = (atoms.positions - ideal) @ np.linalg.inv(atoms.cell.array)
+    offset = (fractional - np.round(fractional)) @ atoms.cell.array
+    offset -= offset.mean(axis=0)
+    return float(np.sqrt((offset**2).sum(axis=1).mean()))
+
+
+def test_momentum_brings_a_hot_crystal_closer_to_its_sites(model):
+    atoms, reference = snapshot("Cu", 0.9, REPEAT["Cu"], steps=1500)
+    plain = denoise(atoms, model, steps=8).atoms
+    heavy = denoise(atoms, model, steps=8, recipe=IterationRecipe(stepsize=1.75, momentum=0.26)).atoms
+    assert site_rms(heavy, reference) < 0.5 * site_rms(plain, reference) < 0.5 * site_rms(atoms, reference)
+    assert accuracy(heavy, "fcc")["PTM"] == 1.0

@@ -10,7 +10,7 @@ import pytest
 import torch
 from conftest import dump_columns, run_lammps
 
-from lmp_denoise.denoise import denoise
+from lmp_denoise.denoise import IterationRecipe, denoise
 from lmp_denoise.io import read_dump
 from lmp_denoise.lattices import REFERENCE_VOLUME
 from lmp_denoise.modelfile import METADATA_NAME, NETWORK_NAME
@@ -79,6 +79,18 @@ def test_compute_matches_python_denoiser(box, model, tmp_path):
     # one scale recipe: the compute's automatic scale (global value 4) is Python's
     row = next(line for line in output.splitlines() if line.strip().startswith("0 "))
     assert float(row.split()[4]) == pytest.approx(python.scale, rel=1e-6)
+
+
+@pytest.mark.parametrize("ranks", [1, 3])
+def test_momentum_matches_python_on_any_rank_count(ranks, model, tmp_path):
+    compute = "compute dn all denoise fcc-bcc-hcp 8 momentum 0.26 stepsize 1.75"
+    run_lammps(crystal("orthogonal", compute=compute), tmp_path, ranks)
+    frame = next(read_dump(tmp_path / "dump.out"))
+    lammps_result = frame.tokens[:, [frame.columns.index(f"c_dn[{k}]") for k in (1, 2, 3)]].astype(float)
+    python = denoise(frame.to_atoms(), model, steps=8, recipe=IterationRecipe(stepsize=1.75, momentum=0.26))
+    plain = denoise(frame.to_atoms(), model, steps=8)
+    assert np.abs(python.atoms.positions - lammps_result).max() < 1e-5
+    assert np.abs(plain.atoms.positions - lammps_result).max() > 1e-3, "the keywords must change the iteration"
 
 
 def test_cluster_in_a_huge_box_costs_little(tmp_path):
