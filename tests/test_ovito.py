@@ -32,12 +32,14 @@ def test_entry_point_registers_the_modifier():
     assert found.get("Score-based denoising") == "lmp_denoise.integrations.ovito_modifier:ScoreBasedDenoising"
 
 
-def test_pipeline_gives_the_command_lines_positions(hot_xyz, tmp_path):
+@pytest.mark.parametrize("momentum, stepsize", [(0.0, 1.0), (0.26, 1.75)])
+def test_pipeline_gives_the_command_lines_positions(hot_xyz, momentum, stepsize, tmp_path):
     out = tmp_path / "cli.xyz"
-    result = subprocess.run([str(BIN / "lmp-denoise"), "denoise", str(hot_xyz), "-o", str(out), "--steps", "5", "-q"])
+    recipe = ["--momentum", str(momentum), "--stepsize", str(stepsize)]
+    result = subprocess.run([str(BIN / "lmp-denoise"), "denoise", str(hot_xyz), "-o", str(out), "--steps", "5", "-q", *recipe])
     assert result.returncode == 0
     pipeline = import_file(str(hot_xyz))
-    pipeline.modifiers.append(ScoreBasedDenoising(steps=5))
+    pipeline.modifiers.append(ScoreBasedDenoising(steps=5, momentum=momentum, stepsize=stepsize))
     data = pipeline.compute()
     expected = read(out).positions
     assert np.abs(np.asarray(data.particles.positions) - expected).max() < 1e-5

@@ -10,7 +10,8 @@ It moves particles to their denoised positions and adds:
 * data table ``denoising-convergence``: the largest move of every iteration.
 
 Particle types map to model species through ``types`` ('1:A,2:B'), as ``--types`` and the LAMMPS
-compute's ``types`` keyword do; multi-species models need it.
+compute's ``types`` keyword do; multi-species models need it. ``momentum`` and ``stepsize`` are
+the heavy-ball iteration of ``--momentum`` / ``--stepsize`` (README, "Momentum").
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ovito.data import DataCollection, DataTable
 from ovito.pipeline import ModifierInterface
 from traits.api import Bool, Enum, Float, Int, Str
 
-from ..denoise import MAX_STEPS, Denoiser, parse_type_map
+from ..denoise import MAX_STEPS, Denoiser, IterationRecipe, parse_type_map
 from ..models import DEFAULT_MODEL, load_model
 from ..scale import StructureError
 
@@ -34,6 +35,8 @@ class ScoreBasedDenoising(ModifierInterface):
     model = Str(DEFAULT_MODEL, label="Model (shipped name or file)")
     steps = Int(8, label="Iterations K")
     tol = Float(0.0, label="Stop when the largest move is below (A)")
+    momentum = Float(0.0, label="Momentum B (0: plain iterations)")
+    stepsize = Float(1.0, label="Step size A (1: plain iterations)")
     scale = Str("auto", label="Scale: auto, or nearest-neighbour distance (A)")
     types = Str("", label="Type map, e.g. 1:A,2:B (multi-species models)")
     device = Enum("cpu", "cuda", label="Device")
@@ -55,7 +58,7 @@ class ScoreBasedDenoising(ModifierInterface):
             if "Selection" not in data.particles:
                 raise StructureError("'Move only selected particles' is on, but no particles are selected")
             movable = np.asarray(data.particles["Selection"]) != 0
-        run = Denoiser(atoms, model, scale, parse_type_map(self.types), movable)
+        run = Denoiser(atoms, model, scale, parse_type_map(self.types), movable, IterationRecipe(self.stepsize, self.momentum))
         moves = []
         yield "Score-based denoising"
         while run.iterations < self.steps:
