@@ -8,7 +8,7 @@ checks every decompressed coordinate against the denoised one, compares a-CNA/PT
 Wigner-Seitz counts on decompressed and denoised frames, and the fix's write time against the
 compute's.
 
-    python benchmarks/compression.py [--cells 20] [--frames 50] [--every 100] [--out DIR]
+    python benchmarks/compression.py [--cells 20] [--frames 50] [--every 100] [--out DIR] [--keywords '...']
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ fix md all npt temp {t} {t} 0.1 iso 0 0 1.0
 thermo 500
 run {equilibrate}
 reset_timestep 0
-compute dn all denoise fcc-bcc-hcp 8
+compute dn all denoise fcc-bcc-hcp 8 {keywords}
 {fixes}
 dump raw all custom/gz {every} raw.dump.gz id type x y z
 dump rawtext all custom {every} raw.dump id type x y z
@@ -61,7 +61,7 @@ run {steps}
 """
 
 
-def run_lammps(folder: Path, cells: int, frames: int, every: int, equilibrate: int) -> str:
+def run_lammps(folder: Path, cells: int, frames: int, every: int, equilibrate: int, keywords: str) -> str:
     cu = METALS["Cu"]
     t = 0.8 * cu.melting_point
     rng = np.random.default_rng(5)
@@ -73,7 +73,7 @@ def run_lammps(folder: Path, cells: int, frames: int, every: int, equilibrate: i
     thermo = " ".join(f"f_z{k}[3] f_z{k}[4]" for k in range(len(BOUNDS)))
     script = SCRIPT.format(
         n=cells, vacancies=vacancies, interstitials=interstitials, t=t, t2=2 * t, equilibrate=equilibrate,
-        fixes=fixes, every=every, thermo=thermo, steps=frames * every,
+        fixes=fixes, every=every, thermo=thermo, steps=frames * every, keywords=keywords,
     )  # fmt: skip
     (folder / "in.lmp").write_text(script)
     env = {**os.environ, "LAMMPS_POTENTIALS": str(potential_dir()), "OMP_NUM_THREADS": "2"}
@@ -108,12 +108,13 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=100, help="MD steps between frames (default 100)")
     parser.add_argument("--equilibrate", type=int, default=2000, help="NPT steps before the first frame")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/compression"))
+    parser.add_argument("--keywords", default="", help="more compute denoise keywords, e.g. 'momentum 0.26 stepsize 1.75'")
     parser.add_argument("--label-every", type=int, default=5, help="classify every k-th frame (default 5)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     print(f"LAMMPS: {4 * args.cells**3} sites, {args.frames + 1} frames every {args.every} steps ...", flush=True)
-    log = run_lammps(args.out, args.cells, args.frames, args.every, args.equilibrate)
+    log = run_lammps(args.out, args.cells, args.frames, args.every, args.equilibrate, args.keywords)
     print(f"   done in {time.perf_counter() - start:.0f} s")
 
     denoised = [sorted_frame(f) for f in read_dump(args.out / "denoised.dump")]

@@ -26,6 +26,7 @@ CASES = {
     "crystals": ("Hot crystals: precision and point defects (paper case 4)", ["case_precision.png"]),
     "grain_boundaries": ("Grain boundaries in Ta (paper case 6)", ["case_bicrystal.png"]),
     "glass": ("Metallic glass and liquid", []),
+    "momentum": ("Momentum: precision against surfaces, particles and glass", ["momentum.png"]),
     "nucleus": ("A nucleus in the undercooled Cu melt (paper case 3)", ["case_nucleus.png"]),
     "dislocation": ("A screw dislocation dipole in Ta (paper case 5)", ["case_dislocation.png"]),
 }

@@ -1,0 +1,99 @@
+"""Momentum: how the heavy-ball iteration trades precision on hot crystals against the other cases.
+
+For each model and recipe (stepsize A, momentum B; A = 1, B = 0 is the plain iteration), after 8
+steps: RMS distance of hot Cu, Fe, Mg (0.9 Tm) to their ideal sites, the largest mean move of a
+layer of the Cu(100) slab, the radius of gyration of the 177-atom Cu particle against its 1 ps
+average, and the RMS move of the Cu64Zr36 glass (its 1 ps average is 0.24 A away). Figure: RMS to
+ideal sites against steps, plain and momentum. Uses the MD cached by the other cases.
+
+    python benchmarks/cases/momentum.py [--models fcc-bcc-hcp dc3-six]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import FIGURES, OUT, markdown_table, states  # noqa: E402
+from crystals import crystal, site_rms  # noqa: E402
+from glass import cu_zr_glass, rms  # noqa: E402
+from surfaces import cluster, layer_profile, layers, radius_of_gyration, slab  # noqa: E402
+
+from lmp_denoise.denoise import PLAIN, IterationRecipe  # noqa: E402
+from lmp_denoise.md import METALS  # noqa: E402
+
+RECIPES = [PLAIN, IterationRecipe(1.3, 0.1), IterationRecipe(1.5, 0.15), IterationRecipe(1.75, 0.26)]
+STEPS = (1, 2, 3, 4, 6, 8, 12, 16)
+
+
+def name(recipe: IterationRecipe) -> str:
+    return "plain" if recipe == PLAIN else f"A {recipe.stepsize:g}, B {recipe.momentum:g}"
+
+
+def row(model: str, recipe: IterationRecipe, curves: dict) -> list:
+    out = [model, name(recipe)]
+    for element in METALS:
+        frames = crystal(element, defects=False)
+        done = states(frames, model, STEPS, recipe)
+        curves[(model, name(recipe), element)] = [site_rms(done[f"{k} steps"], frames) for k in STEPS]
+        out.append(curves[(model, name(recipe), element)][STEPS.index(8)])
+    frames = slab()
+    out.append(float(np.abs(layer_profile(states(frames, model, (8,), recipe)["8 steps"], frames, layers(frames))).max()))
+    frames = cluster(2.2)
+    moved = states(frames, model, (8,), recipe)["8 steps"]
+    out.append(f"{100 * (radius_of_gyration(moved) / radius_of_gyration(frames.average) - 1):+.2f}%")
+    frames = cu_zr_glass()
+    out.append(rms(states(frames, model, (8,), recipe)["8 steps"], frames))
+    print(" | ".join(map(str, out)), flush=True)
+    return out
+
+
+def plot(curves: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = sorted({m for m, _, _ in curves})
+    fig, axes = plt.subplots(1, len(models), figsize=(4.6 * len(models), 3.6), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        for (m, recipe, element), values in curves.items():
+            if m != model or recipe not in ("plain", name(RECIPES[-1])):
+                continue
+            colour = f"C{list(METALS).index(element)}"
+            ax.plot(STEPS, values, "o-" if recipe == "plain" else "s--", color=colour, label=f"{element}, {recipe}")
+        ax.axhline(0.01, color="k", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xlabel("denoising steps")
+        ax.set_ylabel("RMS distance to ideal sites (A)")
+        ax.set_title(f"{model}: hot crystals at 0.9 Tm", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["fcc-bcc-hcp", "dc3-six"])
+    args = parser.parse_args()
+    curves: dict = {}
+    rows = [row(model, recipe, curves) for model in args.models for recipe in RECIPES]
+    header = ["model", "recipe", *(f"{e} RMS to sites (A)" for e in METALS), "slab: largest layer move (A)",
+              "177-atom particle Rg vs 1 ps average", "glass RMS move (A)"]  # fmt: skip
+    text = "\n".join(
+        [
+            "\nAfter 8 steps, by iteration recipe (A = stepsize, B = momentum; targets: 0.01 A, 0.1 A, 1%, 0.24 A)\n",
+            markdown_table(header, rows),
+        ]
+    )
+    print(text)
+    (OUT / "momentum.md").write_text(text + "\n")
+    plot(curves, FIGURES / "momentum.png")
+
+
+if __name__ == "__main__":
+    main()
