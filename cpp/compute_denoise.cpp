@@ -13,9 +13,10 @@
    cutoff (plus margin and skin), not the receptive field, and the result does not depend on the
    number of ranks. Ghost positions are refreshed the same way after every iteration.
 
-   From the second iteration on, 'momentum B' and 'stepsize A' make the update
-   r <- r - A g(r) + B (r - r_prev) (heavy ball; A = 1, B = 0: the plain iteration). The previous
-   move is per owned atom, so results stay independent of the number of ranks.
+   From the second iteration on, the update is r <- r - A g(r) + B (r - r_prev) (heavy ball;
+   A = 1, B = 0: the plain iteration) with the model file's recipe, or 'stepsize A' and
+   'momentum B' (one given alone pairs with the plain value of the other). The previous move is
+   per owned atom, so results stay independent of the number of ranks.
 ------------------------------------------------------------------------- */
 
 #include "compute_denoise.h"
@@ -103,10 +104,9 @@ static std::pair<int, int> node_local(MPI_Comm world)
 /* ---------------------------------------------------------------------- */
 
 ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
-    Compute(lmp, narg, arg), max_steps(0), tol(0.0), stepsize(1.0), momentum(0.0), user_distance(0.0),
-    margin(DEFAULT_MARGIN),
-    device("cpu"), with_labels(false), pairs(nullptr), list_cutoff(0.0), density_cutoff(0.0),
-    scale(1.0), warned_moves(false), comm_features(false), nmax(0),
+    Compute(lmp, narg, arg), max_steps(0), tol(0.0), stepsize(1.0), momentum(0.0), user_recipe(false),
+    user_distance(0.0), margin(DEFAULT_MARGIN), device("cpu"), with_labels(false), pairs(nullptr),
+    list_cutoff(0.0), density_cutoff(0.0), scale(1.0), warned_moves(false), comm_features(false), nmax(0),
     xd(nullptr), output(nullptr), stats{0.0, 0.0, 0.0, 0.0}
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "compute denoise", error);
@@ -136,6 +136,7 @@ ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
     error->all(FLERR, "Compute denoise: {}", e.what());
   }
   map_types(type_names);
+  check_recipe();
   if (user_distance > 0.0) check_scale(fixed_scale());
   if (with_labels && model->info().labels.empty())
     error->all(FLERR, "Compute denoise: model {} carries no structure labels; add them with 'lmp-denoise upgrade "
@@ -155,6 +156,32 @@ ComputeDenoise::~ComputeDenoise()
 {
   memory->destroy(xd);
   memory->destroy(output);
+}
+
+/* ----------------------------------------------------------------------
+   the model file's iteration recipe unless keywords gave one; a recipe with momentum must
+   converge with this network (lmp_denoise.modelfile.LoadedModel.checked)
+------------------------------------------------------------------------- */
+
+void ComputeDenoise::check_recipe()
+{
+  const auto &info = model->info();
+  if (!user_recipe) {
+    stepsize = info.stepsize;
+    momentum = info.momentum;
+    if (stepsize <= 0.0 || stepsize > MAX_STEPSIZE || momentum < 0.0 || momentum >= 1.0)
+      error->all(FLERR, "Compute denoise: model {} has a bad iteration recipe (stepsize {}, momentum {}); "
+                 "re-export the model", model_path, stepsize, momentum);
+  }
+  if (stepsize == 1.0 && momentum == 0.0) return;    // the plain iteration
+  if (info.largest_response <= 0.0)
+    error->all(FLERR, "Compute denoise: model {} does not carry its largest response, which momentum needs; "
+               "add it with 'lmp-denoise upgrade {} -o NEW.pt'", model_path, model_path);
+  const double bound = info.stability_margin * 2.0 * (1.0 + momentum) / info.largest_response;
+  if (stepsize > bound)
+    error->all(FLERR, "Compute denoise: stepsize {} with momentum {} would not converge with model {} (largest "
+               "response {:.3f}): use a stepsize up to {:.3g}", stepsize, momentum, model_path,
+               info.largest_response, bound);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -193,12 +220,14 @@ void ComputeDenoise::parse_keywords(int narg, char **arg)
       iarg += 2;
     } else if (key == "momentum") {
       momentum = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+      user_recipe = true;
       if (momentum < 0.0 || momentum >= 1.0)
         error->all(FLERR, "Compute denoise: momentum must be at least 0 and below 1 (0 = the plain iteration), "
                    "got {}", momentum);
       iarg += 2;
     } else if (key == "stepsize") {
       stepsize = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+      user_recipe = true;
       if (stepsize <= 0.0 || stepsize > MAX_STEPSIZE)
         error->all(FLERR, "Compute denoise: stepsize must be above 0 and at most {} (1 = the plain iteration), "
                    "got {}", MAX_STEPSIZE, stepsize);

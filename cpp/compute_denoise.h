@@ -41,6 +41,7 @@ class ComputeDenoise : public Compute {
   int max_steps;
   double tol;                    // stop once the largest move (A) is below it
   double stepsize, momentum;     // r <- r - A g(r) + B (r - r_prev) after the first iteration
+  bool user_recipe;              // keywords given: else the model file's recipe
   double user_distance;          // > 0: nearest-neighbour distance given by 'scale D'; 0: auto
   double margin;                 // room for denoising moves in the candidate list, reference units
   std::string device;
@@ -70,6 +71,7 @@ class ComputeDenoise : public Compute {
 
   void parse_keywords(int, char **);
   void map_types(const std::vector<std::string> &);
+  void check_recipe();
   double occupied_volume_per_atom() const;
   double auto_scale();
   template <typename Visit> void for_each_local_pair(class NeighList *, Visit) const;

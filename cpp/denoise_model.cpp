@@ -60,6 +60,13 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
     info.scale_recipe.dense_fraction = recipe.value("dense_fraction", 0.0);    // absent before 0.3
     info.scale_recipe.dense_quantile = recipe.value("dense_quantile", 0.9);
     info.scale_recipe.gas_spread = recipe.value("gas_spread", 0.0);
+    if (meta.contains("iteration")) {
+      const auto &iteration = meta.at("iteration");
+      info.stepsize = iteration.at("stepsize").get<double>();
+      info.momentum = iteration.at("momentum").get<double>();
+      info.largest_response = iteration.value("largest_response", 0.0);
+      info.stability_margin = iteration.value("stability_margin", info.stability_margin);
+    }
     if (meta.contains("labels")) {
       const auto &labels = meta.at("labels");
       info.labels.names = labels.at("names").get<std::vector<std::string>>();

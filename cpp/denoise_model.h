@@ -27,6 +27,9 @@ struct DenoiseModelInfo {
   std::vector<std::string> species;
   std::string dtype;
   DenoiseLabels labels;                 // empty for files written before lmp-denoise 0.4
+  double stepsize = 1.0, momentum = 0.0;    // iteration recipe (plain before lmp-denoise 0.4)
+  double largest_response = 0.0;            // of the network at its lattices (0: not measured)
+  double stability_margin = 0.9;            // share of the heavy-ball bound a stepsize may use
 };
 
 class DenoiseModel {

@@ -71,7 +71,7 @@ def _train(args: argparse.Namespace) -> int:
         label_threshold=args.label_threshold,
         log=args.log,
         checkpoint_every=args.checkpoint_every,
-        command=shlex.join(["lmp-denoise", *sys.argv[1:]]),
+        command=_command_line(),
         model=ModelConfig(cutoff=args.cutoff, num_layers=args.layers, num_features=args.features),
     )
     path = train(settings, resume=args.resume)
@@ -109,8 +109,19 @@ def _denoising_settings(args: argparse.Namespace, fewest_steps: int = 1) -> Sett
         raise UserError(f"--steps must be {what} to {MAX_STEPS}, not {args.steps}")
     if args.tol < 0:
         raise UserError(f"--tol must be >= 0, not {args.tol}")
-    recipe = IterationRecipe(args.stepsize, args.momentum)
-    return Settings(args.steps, args.tol, _parse_scale(args.scale), parse_type_map(args.types), recipe)
+    return Settings(args.steps, args.tol, _parse_scale(args.scale), parse_type_map(args.types), _recipe(args))
+
+
+def _command_line() -> str:
+    return shlex.join(["lmp-denoise", *sys.argv[1:]])
+
+
+def _recipe(args: argparse.Namespace) -> IterationRecipe | None:
+    """--momentum / --stepsize: None (neither given) keeps the model file's recipe; a value given
+    alone pairs with the plain value of the other (momentum 0, stepsize 1)."""
+    if args.momentum is None and args.stepsize is None:
+        return None
+    return IterationRecipe(1.0 if args.stepsize is None else args.stepsize, 0.0 if args.momentum is None else args.momentum)
 
 
 def _denoise(args: argparse.Namespace) -> int:
@@ -223,7 +234,8 @@ def _models(args: argparse.Namespace) -> int:
     from .models import load_model, shipped
 
     for name, path in shipped().items():
-        meta = load_model(path).metadata
+        model = load_model(path)
+        meta, recipe = model.metadata, model.iteration
         training = meta.get("training", {})
         print(
             f"{name}\n  file: {path}\n  structures: {', '.join(meta.get('structures', []))}"
@@ -231,8 +243,19 @@ def _models(args: argparse.Namespace) -> int:
             f" at {meta['reference_volume']:.3f} A^3/atom\n  trained: {training.get('steps')} steps,"
             f" final loss {training.get('final_loss', float('nan')):.3e}\n  command: {meta.get('command', '')}"
             f"\n  labels: {', '.join(meta['labels']['names']) if 'labels' in meta else '(none)'}"
+            f"\n  iteration: stepsize {recipe.stepsize:g}, momentum {recipe.momentum:g}{_momentum_hint(model)}"
+            + "".join(f"\n  then: {line}" for line in meta.get("upgrades", []))
         )
     return 0
+
+
+def _momentum_hint(model) -> str:
+    from .modelfile import IterationRecipe
+
+    if model.largest_response is None:
+        return " (momentum: needs 'lmp-denoise upgrade')"
+    hint = IterationRecipe.suggested(model.largest_response)
+    return f"; largest response {model.largest_response:.3f}, suggested --momentum {hint.momentum:g} --stepsize {hint.stepsize:g}"
 
 
 def _label_neighbours(args: argparse.Namespace, species: list[str]) -> list[str] | None:
@@ -254,7 +277,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     if args.label_threshold is not None and not 0 < args.label_threshold < 1:
         raise UserError(f"--label-threshold must be in (0, 1), not {args.label_threshold}")
     neighbours = _label_neighbours(args, load(args.input).species) if args.label_neighbours else None
-    path = upgrade(args.input, args.output, neighbours, args.label_threshold)
+    path = upgrade(args.input, args.output, neighbours, args.label_threshold, _recipe(args), _command_line())
     print(f"{args.input} -> {path}: model file format {FORMAT_VERSION}")
     return 0
 
@@ -286,20 +309,7 @@ def _denoising_options(parser: argparse.ArgumentParser) -> None:
         "--steps", type=int, default=8, help=f"largest number of iterations K, 1-{MAX_STEPS} (default: %(default)s)"
     )
     parser.add_argument("--tol", type=float, default=0.0, help="stop once the largest move is below T, A (default: %(default)s)")
-    parser.add_argument(
-        "--momentum",
-        type=float,
-        default=0.0,
-        metavar="B",
-        help="from the 2nd iteration on, add B x the previous move, 0 <= B < 1 (default: %(default)s = plain)",
-    )
-    parser.add_argument(
-        "--stepsize",
-        type=float,
-        default=1.0,
-        metavar="A",
-        help="from the 2nd iteration on, move by -A x g(r) (default: %(default)s = plain; see README 'Momentum')",
-    )
+    _recipe_options(parser)
     parser.add_argument(
         "--scale",
         default="auto",
@@ -307,6 +317,21 @@ def _denoising_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--types", help="TYPE:SPECIES,... atom types to model species, by name or index (multi-species models)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def _recipe_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--momentum",
+        type=float,
+        metavar="B",
+        help="from the 2nd iteration on, add B x the previous move, 0 <= B < 1 (0 = plain; default: the model's)",
+    )
+    parser.add_argument(
+        "--stepsize",
+        type=float,
+        metavar="A",
+        help="from the 2nd iteration on, move by -A x g(r), 0 < A <= 3 (1 = plain; default: the model's)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -456,6 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     upg.add_argument("-o", "--output", required=True, help="model file to write (may be INPUT)")
     upg.add_argument("--label-neighbours", help="rebuild the structure labels: species they look at, e.g. Si")
     upg.add_argument("--label-threshold", type=float, help="rebuild the structure labels with this largest score")
+    _recipe_options(upg)
     upg.set_defaults(run=_upgrade)
 
     doc = sub.add_parser(

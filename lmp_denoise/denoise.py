@@ -13,36 +13,13 @@ import torch
 from ase import Atoms
 
 from .labels import Labels, label_atoms
-from .modelfile import LoadedModel
+from .modelfile import PLAIN, IterationRecipe, LoadedModel  # noqa: F401 (PLAIN: re-exported)
 from .models import DEFAULT_MODEL, load_model
 from .neighbors import build_graph
 from .nn.inference import Evaluator
 from .scale import StructureError, close_packed_distance, nearest_distances, volume_per_atom
 
 SKIN = 0.25  # neighbour candidates reach (1 + SKIN) x cutoff; rebuilt once an atom moved half the difference
-MAX_STEPSIZE = 3.0  # a network's largest response to a displacement is ~1.2-1.6: 3 already diverges
-
-
-@dataclass(frozen=True)
-class IterationRecipe:
-    """r <- r - stepsize g(r) + momentum (r - r_prev) from the second iteration on; the first is
-    always r <- r - g(r). The default is the plain iteration. A network that sees a few
-    neighbour shells removes long-wavelength displacements only slowly (locally they look like
-    strain); momentum carries them along (heavy-ball iteration, same fixed points g = 0)."""
-
-    stepsize: float = 1.0
-    momentum: float = 0.0
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.stepsize <= MAX_STEPSIZE:
-            raise StructureError(
-                f"stepsize must be above 0 and at most {MAX_STEPSIZE} (1 = the plain iteration), not {self.stepsize}"
-            )
-        if not 0.0 <= self.momentum < 1.0:
-            raise StructureError(f"momentum must be at least 0 and below 1 (0 = the plain iteration), not {self.momentum}")
-
-
-PLAIN = IterationRecipe()
 
 
 @dataclass(frozen=True)
@@ -53,7 +30,7 @@ class Settings:
     tol: float = 0.0
     scale: str | float = "auto"
     types: dict[int, int | str] | None = None
-    recipe: IterationRecipe = PLAIN
+    recipe: IterationRecipe | None = None  # None: the model file's
 
     def kwargs(self) -> dict:
         return {"steps": self.steps, "tol": self.tol, "scale": self.scale, "types": self.types, "recipe": self.recipe}
@@ -149,10 +126,10 @@ class Denoiser:
         scale: str | float = "auto",
         types: dict[int, int | str] | None = None,
         movable: np.ndarray | None = None,
-        recipe: IterationRecipe = PLAIN,
+        recipe: IterationRecipe | None = None,
     ) -> None:
         self.model = load_model(model) if isinstance(model, str) else model
-        self.recipe = recipe
+        self.recipe = self.model.iteration if recipe is None else self.model.checked(recipe)
         self.atoms = atoms
         # overlapping atoms are an error whatever the scale; the distances serve the scale too
         typical, closest = nearest_distances(atoms.positions, atoms.cell.array, atoms.pbc, self.model.scale_recipe)
@@ -209,10 +186,10 @@ def denoise(
     scale: str | float = "auto",
     types: dict[int, int | str] | None = None,
     movable: np.ndarray | None = None,
-    recipe: IterationRecipe = PLAIN,
+    recipe: IterationRecipe | None = None,
 ) -> DenoiseResult:
-    """Up to ``steps`` iterations of r <- r - g(r) (or ``recipe``'s heavy-ball form); stop once
-    the largest move is below ``tol`` (A)."""
+    """Up to ``steps`` iterations of r <- r - g(r), from the second on in the heavy-ball form of
+    ``recipe`` (default: the model file's); stop once the largest move is below ``tol`` (A)."""
     if not 1 <= steps <= MAX_STEPS:
         raise StructureError(f"steps must be 1 to {MAX_STEPS} (moves stop changing after a few tens), not {steps}")
     run = Denoiser(atoms, model, scale, types, movable, recipe)
@@ -235,7 +212,7 @@ def classify(
     tol: float = 0.0,
     scale: str | float = "auto",
     types: dict[int, int | str] | None = None,
-    recipe: IterationRecipe = PLAIN,
+    recipe: IterationRecipe | None = None,
 ) -> Classification:
     """Denoise ``atoms`` (``steps`` may be 0: the raw positions), then label each atom with one of
     the model's training structures or "other" (lmp_denoise/labels.py)."""

@@ -22,7 +22,7 @@ import torch
 
 from .io import default_file_mode
 from .labels import LabelSet, build_labels
-from .scale import RECIPE, ScaleRecipe
+from .scale import RECIPE, ScaleRecipe, StructureError
 
 if TYPE_CHECKING:
     from .nn.network import DenoiserNet
@@ -33,10 +33,52 @@ FORMAT_VERSION = 2
 METADATA_NAME = "metadata.json"
 NETWORK_NAME = "network.pt"
 REQUIRED_KEYS = ("format_version", "cutoff", "num_layers", "reference_volume", "species", "dtype")
+MAX_STEPSIZE = 3.0  # a network's largest response to a displacement is ~1.1-1.6: 3 already diverges
+# stepsizes up to this share of the heavy-ball stability bound: near the bound the fastest modes
+# ring for tens of iterations (stepsize 1.75, momentum 0.26 with response 1.54 never settles)
+STABILITY_MARGIN = 0.9
+SUGGESTED_MOMENTUM = 0.3
 
 
 class ModelFileError(ValueError):
     """A model file that cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class IterationRecipe:
+    """r <- r - stepsize g(r) + momentum (r - r_prev) from the second iteration on; the first is
+    always r <- r - g(r). A network that sees a few neighbour shells removes long-wavelength
+    displacements only slowly (locally they look like strain); momentum carries them along
+    (heavy-ball iteration, same fixed points g = 0). Each model file carries the recipe measured
+    for it (``iteration``; files written before lmp-denoise 0.4: the plain iteration)."""
+
+    stepsize: float = 1.0
+    momentum: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.stepsize <= MAX_STEPSIZE:
+            raise StructureError(
+                f"stepsize must be above 0 and at most {MAX_STEPSIZE} (1 = the plain iteration), not {self.stepsize}"
+            )
+        if not 0.0 <= self.momentum < 1.0:
+            raise StructureError(f"momentum must be at least 0 and below 1 (0 = the plain iteration), not {self.momentum}")
+
+    def as_dict(self) -> dict:
+        return {"stepsize": self.stepsize, "momentum": self.momentum}
+
+    def largest_stepsize(self, response: float, margin: float = STABILITY_MARGIN) -> float:
+        """Largest stepsize at this momentum that converges with a network whose largest response
+        is ``response`` (heavy ball: A lambda < 2 (1 + B)), times ``margin``."""
+        return margin * 2.0 * (1.0 + self.momentum) / response
+
+    @staticmethod
+    def suggested(response: float, momentum: float = SUGGESTED_MOMENTUM) -> IterationRecipe:
+        """The heavy-ball recipe tuned to eigenvalues between ~0.085 response and response (the
+        optimum for that range, times STABILITY_MARGIN): what the README measures."""
+        return IterationRecipe(round(STABILITY_MARGIN * (1.0 + momentum**0.5) ** 2 / response, 2), momentum)
+
+
+PLAIN = IterationRecipe()
 
 
 @dataclass
@@ -77,6 +119,41 @@ class LoadedModel:
         return LabelSet.from_dict(self.metadata["labels"])
 
     @property
+    def iteration(self) -> IterationRecipe:
+        """The file's default iteration recipe (files written before lmp-denoise 0.4: plain)."""
+        recipe = {k: v for k, v in self.metadata.get("iteration", {}).items() if k in ("stepsize", "momentum")}
+        try:
+            return self.checked(IterationRecipe(**recipe))
+        except (TypeError, StructureError) as err:
+            raise ModelFileError(f"'{self.path}' has a bad iteration recipe ({err}); re-export the model") from None
+
+    @property
+    def largest_response(self) -> float | None:
+        """Largest eigenvalue of the network's response at its training lattices (None before 0.4)."""
+        value = self.metadata.get("iteration", {}).get("largest_response")
+        return None if value is None else float(value)
+
+    def checked(self, recipe: IterationRecipe) -> IterationRecipe:
+        """``recipe``, if the iteration it makes converges with this network."""
+        if recipe == PLAIN:
+            return recipe
+        response = self.largest_response
+        if response is None:
+            raise ModelFileError(
+                f"model '{self.path}' does not carry its largest response, which momentum needs; "
+                f"add it with 'lmp-denoise upgrade {self.path} -o NEW.pt'"
+            )
+        bound = recipe.largest_stepsize(response, self.metadata["iteration"].get("stability_margin", STABILITY_MARGIN))
+        if recipe.stepsize > bound:
+            hint = IterationRecipe.suggested(response)
+            raise StructureError(
+                f"stepsize {recipe.stepsize:g} with momentum {recipe.momentum:g} would not converge with model"
+                f" '{self.path.stem}' (largest response {response:.3f}): use a stepsize up to {bound:.3g}, e.g."
+                f" --momentum {hint.momentum:g} --stepsize {hint.stepsize:g}"
+            )
+        return recipe
+
+    @property
     def dtype(self) -> torch.dtype:
         return getattr(torch, self.metadata["dtype"])
 
@@ -108,6 +185,15 @@ def save(net: DenoiserNet, metadata: dict, path: str | Path, intervals: int = DE
         **metadata,
         "config": net.config.as_dict(),
         "network": {"kind": "tabulated", "intervals": intervals, "feature_size": tabulated.feature_size()},
+    }
+    from .response import largest_response  # evaluates the tabulated network: imports this module
+
+    response = largest_response(LoadedModel(scripted, info, path))
+    info["iteration"] = {
+        **PLAIN.as_dict(),
+        **metadata.get("iteration", {}),
+        "largest_response": round(response, 4),
+        "stability_margin": STABILITY_MARGIN,
     }
     weights = io.BytesIO()
     torch.save(net.state_dict(), weights)
@@ -162,12 +248,22 @@ def load(path: str | Path, device: str = "cpu") -> LoadedModel:
 
 
 def upgrade(
-    source: str | Path, target: str | Path, label_neighbours: list[str] | None = None, label_threshold: float | None = None
+    source: str | Path,
+    target: str | Path,
+    label_neighbours: list[str] | None = None,
+    label_threshold: float | None = None,
+    recipe: IterationRecipe | None = None,
+    command: str | None = None,
 ) -> Path:
     """Rewrite a model file in the current format (same weights, metadata and history), adding
-    the structure labels of its training lattices if it has none; the label options rebuild them."""
+    the structure labels of its training lattices if it has none; the label options rebuild them,
+    ``recipe`` replaces the iteration recipe; ``command`` is added to the file's ``upgrades``."""
     old = load(source)
     metadata = {k: v for k, v in old.metadata.items() if k not in ("format_version", "network")}
+    if command:
+        metadata["upgrades"] = [*metadata.get("upgrades", []), command]
+    if recipe is not None:
+        metadata["iteration"] = recipe.as_dict()
     relabel = label_neighbours is not None or label_threshold is not None
     if ("labels" not in metadata or relabel) and "structures" in metadata:
         options = {} if label_threshold is None else {"threshold": label_threshold}

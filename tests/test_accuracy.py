@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lmp_denoise.denoise import IterationRecipe, denoise
+from lmp_denoise.denoise import PLAIN, IterationRecipe, denoise
 from lmp_denoise.evaluate import accuracy, wigner_seitz_defects
 from lmp_denoise.md import snapshot
 
@@ -48,7 +48,8 @@ def site_rms(atoms, reference) -> float:
 
 def test_momentum_brings_a_hot_crystal_closer_to_its_sites(model):
     atoms, reference = snapshot("Cu", 0.9, REPEAT["Cu"], steps=1500)
+    assert model.iteration == PLAIN, "shipped models iterate plainly unless asked"
     plain = denoise(atoms, model, steps=8).atoms
-    heavy = denoise(atoms, model, steps=8, recipe=IterationRecipe(stepsize=1.75, momentum=0.26)).atoms
+    heavy = denoise(atoms, model, steps=8, recipe=IterationRecipe.suggested(model.largest_response)).atoms
     assert site_rms(heavy, reference) < 0.5 * site_rms(plain, reference) < 0.5 * site_rms(atoms, reference)
     assert accuracy(heavy, "fcc")["PTM"] == 1.0

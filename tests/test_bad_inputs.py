@@ -91,6 +91,7 @@ CASES = [
     (D + ["ok.dump", "-o", "o.dump", "--scale", "big"], "--scale must be 'auto' or a positive"),
     (D + ["ok.dump", "-o", "o.dump", "--momentum", "1.2"], "momentum must be at least 0 and below 1"),
     (D + ["ok.dump", "-o", "o.dump", "--stepsize", "-1"], "stepsize must be above 0 and at most 3"),
+    (D + ["ok.dump", "-o", "o.dump", "--stepsize", "2.5", "--momentum", "0.1"], "would not converge with model"),
     (D + ["ok.dump", "-o", "o.dump", "--scale", "25"], "far from the training lattices"),
     (D + ["ok.dump", "-o", "o.dump", "--scale", "0.2"], "far from the training lattices"),
     (D + ["ok.dump", "-o", "o.dump", "--scale", "1.0"], "nothing would move"),

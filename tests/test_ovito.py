@@ -32,14 +32,16 @@ def test_entry_point_registers_the_modifier():
     assert found.get("Score-based denoising") == "lmp_denoise.integrations.ovito_modifier:ScoreBasedDenoising"
 
 
-@pytest.mark.parametrize("momentum, stepsize", [(0.0, 1.0), (0.26, 1.75)])
-def test_pipeline_gives_the_command_lines_positions(hot_xyz, momentum, stepsize, tmp_path):
+@pytest.mark.parametrize("recipe", [None, (0.3, 1.4)])
+def test_pipeline_gives_the_command_lines_positions(hot_xyz, recipe, tmp_path):
+    """The model's own iteration recipe (plain), and a momentum recipe chosen in both."""
     out = tmp_path / "cli.xyz"
-    recipe = ["--momentum", str(momentum), "--stepsize", str(stepsize)]
-    result = subprocess.run([str(BIN / "lmp-denoise"), "denoise", str(hot_xyz), "-o", str(out), "--steps", "5", "-q", *recipe])
+    options = [] if recipe is None else ["--momentum", str(recipe[0]), "--stepsize", str(recipe[1])]
+    result = subprocess.run([str(BIN / "lmp-denoise"), "denoise", str(hot_xyz), "-o", str(out), "--steps", "5", "-q", *options])
     assert result.returncode == 0
     pipeline = import_file(str(hot_xyz))
-    pipeline.modifiers.append(ScoreBasedDenoising(steps=5, momentum=momentum, stepsize=stepsize))
+    own = {} if recipe is None else {"model_recipe": False, "momentum": recipe[0], "stepsize": recipe[1]}
+    pipeline.modifiers.append(ScoreBasedDenoising(steps=5, **own))
     data = pipeline.compute()
     expected = read(out).positions
     assert np.abs(np.asarray(data.particles.positions) - expected).max() < 1e-5

@@ -83,13 +83,14 @@ def test_compute_matches_python_denoiser(box, model, tmp_path):
 
 @pytest.mark.parametrize("ranks", [1, 3])
 def test_momentum_matches_python_on_any_rank_count(ranks, model, tmp_path):
-    compute = "compute dn all denoise fcc-bcc-hcp 8 momentum 0.26 stepsize 1.75"
+    recipe = IterationRecipe.suggested(model.largest_response)
+    compute = f"compute dn all denoise fcc-bcc-hcp 8 momentum {recipe.momentum} stepsize {recipe.stepsize}"
     run_lammps(crystal("orthogonal", compute=compute), tmp_path, ranks)
     frame = next(read_dump(tmp_path / "dump.out"))
     lammps_result = frame.tokens[:, [frame.columns.index(f"c_dn[{k}]") for k in (1, 2, 3)]].astype(float)
-    python = denoise(frame.to_atoms(), model, steps=8, recipe=IterationRecipe(stepsize=1.75, momentum=0.26))
+    heavy = denoise(frame.to_atoms(), model, steps=8, recipe=recipe)
     plain = denoise(frame.to_atoms(), model, steps=8)
-    assert np.abs(python.atoms.positions - lammps_result).max() < 1e-5
+    assert np.abs(heavy.atoms.positions - lammps_result).max() < 1e-5
     assert np.abs(plain.atoms.positions - lammps_result).max() > 1e-3, "the keywords must change the iteration"
 
 

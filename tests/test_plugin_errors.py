@@ -70,6 +70,7 @@ def model_file_with(tmp_path, **changes) -> str:
         ("fcc-bcc-hcp 8 labels maybe", "Expected boolean parameter instead of 'maybe'"),
         ("fcc-bcc-hcp 8 momentum 1", "momentum must be at least 0 and below 1"),
         ("fcc-bcc-hcp 8 stepsize 0", "stepsize must be above 0 and at most 3"),
+        ("fcc-bcc-hcp 8 stepsize 1.75 momentum 0.26", "would not converge with model"),
     ],
 )
 def test_bad_arguments(lmp, arguments, message):
@@ -95,6 +96,23 @@ def test_format_1_model_names_the_upgrade_command(lmp, tmp_path):
 def test_metadata_that_contradicts_the_network(lmp, tmp_path):
     path = model_file_with(tmp_path, species=["Na", "Cl"])
     assert "network tables do not match its metadata" in failure(lmp, f"compute dn all denoise {path} 8")
+
+
+def test_bad_iteration_recipe_in_the_model_file(lmp, tmp_path):
+    from lmp_denoise.denoise import denoise
+    from lmp_denoise.lattices import supercell
+    from lmp_denoise.modelfile import ModelFileError
+
+    path = model_file_with(tmp_path, iteration={"stepsize": 7.0, "momentum": 0.3})
+    assert "has a bad iteration recipe (stepsize 7, momentum 0.3)" in failure(lmp, f"compute dn all denoise {path} 8")
+    with pytest.raises(ModelFileError, match="bad iteration recipe"):
+        denoise(supercell("fcc", 100), path)
+
+
+def test_momentum_needs_the_measured_response(lmp, tmp_path):
+    path = model_file_with(tmp_path, iteration={"stepsize": 1.0, "momentum": 0.0})
+    message = failure(lmp, f"compute dn all denoise {path} 8 momentum 0.3 stepsize 1.4")
+    assert f"does not carry its largest response, which momentum needs; add it with 'lmp-denoise upgrade {path}" in message
 
 
 def test_two_species_model_needs_types(lmp):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from lmp_denoise.denoise import PLAIN, Denoiser, IterationRecipe
+from lmp_denoise.denoise import Denoiser, IterationRecipe
 from lmp_denoise.md import lammps_atoms, new_lammps
 from lmp_denoise.models import load_model
 
@@ -139,10 +139,10 @@ def _read(path: Path) -> Frames:
     return Frames(make("start"), make("raw"), make("average"), make("minimum"))
 
 
-def states(frames: Frames, model: str, steps: tuple[int, ...], recipe: IterationRecipe = PLAIN) -> dict[str, Atoms]:
+def states(frames: Frames, model: str, steps: tuple[int, ...], recipe: IterationRecipe | None = None) -> dict[str, Atoms]:
     """The raw snapshot, its baselines, and the denoised atoms after each of ``steps`` iterations
     (one run; a multi-species model sees every atom as its first species: these are one-element
-    systems, the Cu-Zr glass included, for the one-species models)."""
+    systems, the Cu-Zr glass included, for the one-species models); ``recipe`` None: the model's."""
     out = {"raw": frames.raw, "1 ps average": frames.average, "minimised": frames.minimum}
     species = load_model(model).species
     types = {int(t): species[0] for t in set(frames.raw.numbers)} if len(species) > 1 else None

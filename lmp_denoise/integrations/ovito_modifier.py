@@ -11,7 +11,8 @@ It moves particles to their denoised positions and adds:
 
 Particle types map to model species through ``types`` ('1:A,2:B'), as ``--types`` and the LAMMPS
 compute's ``types`` keyword do; multi-species models need it. ``momentum`` and ``stepsize`` are
-the heavy-ball iteration of ``--momentum`` / ``--stepsize`` (README, "Momentum").
+the heavy-ball iteration of ``--momentum`` / ``--stepsize`` (README, "Momentum"), used when
+``model_recipe`` is off (default: the model file's recipe).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ class ScoreBasedDenoising(ModifierInterface):
     model = Str(DEFAULT_MODEL, label="Model (shipped name or file)")
     steps = Int(8, label="Iterations K")
     tol = Float(0.0, label="Stop when the largest move is below (A)")
-    momentum = Float(0.0, label="Momentum B (0: plain iterations)")
-    stepsize = Float(1.0, label="Step size A (1: plain iterations)")
+    model_recipe = Bool(True, label="Iterate with the model's recipe")
+    momentum = Float(0.0, label="else momentum B (0: plain iterations)")
+    stepsize = Float(1.0, label="and step size A (1: plain iterations)")
     scale = Str("auto", label="Scale: auto, or nearest-neighbour distance (A)")
     types = Str("", label="Type map, e.g. 1:A,2:B (multi-species models)")
     device = Enum("cpu", "cuda", label="Device")
@@ -58,7 +60,8 @@ class ScoreBasedDenoising(ModifierInterface):
             if "Selection" not in data.particles:
                 raise StructureError("'Move only selected particles' is on, but no particles are selected")
             movable = np.asarray(data.particles["Selection"]) != 0
-        run = Denoiser(atoms, model, scale, parse_type_map(self.types), movable, IterationRecipe(self.stepsize, self.momentum))
+        recipe = None if self.model_recipe else IterationRecipe(self.stepsize, self.momentum)
+        run = Denoiser(atoms, model, scale, parse_type_map(self.types), movable, recipe)
         moves = []
         yield "Score-based denoising"
         while run.iterations < self.steps:
