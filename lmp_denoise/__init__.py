@@ -1,3 +1,3 @@
 """lmp-denoise: score-based denoising of atomistic snapshots (Hsu et al., npj Comput Mater 2024)."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
