@@ -69,6 +69,16 @@ def site_rms(atoms, frames: Frames) -> float:
     return float(np.sqrt((offset**2).sum(axis=1).mean()))
 
 
+def precision_axes(ax, title: str) -> None:
+    """Log axis of RMS distance to ideal sites against steps, with the 0.01 A target."""
+    ax.axhline(0.01, color="k", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("denoising steps")
+    ax.set_ylabel("RMS distance to ideal sites (A)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+
+
 def plot(curves: dict[str, tuple[list, list, float]], path: Path) -> None:
     import matplotlib
 
@@ -79,13 +89,8 @@ def plot(curves: dict[str, tuple[list, list, float]], path: Path) -> None:
     for k, (label, (steps, rms, average)) in enumerate(curves.items()):
         ax.plot(steps, rms, "o-", color=f"C{k}", label=f"{label}, denoised")
         ax.axhline(average, color=f"C{k}", ls="--", lw=1)
-    ax.axhline(0.01, color="k", lw=0.8)
     ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("denoising steps")
-    ax.set_ylabel("RMS distance to ideal sites (A)")
-    ax.set_title(f"Hot crystals at {HOMOLOGOUS} Tm (dashed: 1 ps time average)", fontsize=9)
-    ax.legend(fontsize=8)
+    precision_axes(ax, f"Hot crystals at {HOMOLOGOUS} Tm (dashed: 1 ps time average)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 

@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import FIGURES, OUT, markdown_table, states  # noqa: E402
-from crystals import crystal, site_rms  # noqa: E402
+from crystals import crystal, precision_axes, site_rms  # noqa: E402
 from glass import cu_zr_glass, rms  # noqa: E402
 from surfaces import cluster, layer_profile, layers, radius_of_gyration, slab  # noqa: E402
 
@@ -75,12 +75,7 @@ def plot(curves: dict, path: Path) -> None:
                 continue
             colour = f"C{list(METALS).index(element)}"
             ax.plot(STEPS, values, "o-" if recipe == "plain" else "s--", color=colour, label=f"{element}, {recipe}")
-        ax.axhline(0.01, color="k", lw=0.8)
-        ax.set_yscale("log")
-        ax.set_xlabel("denoising steps")
-        ax.set_ylabel("RMS distance to ideal sites (A)")
-        ax.set_title(f"{model}: hot crystals at 0.9 Tm", fontsize=9)
-        ax.legend(fontsize=7)
+        precision_axes(ax, f"{model}: hot crystals at 0.9 Tm")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
