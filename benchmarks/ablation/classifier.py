@@ -160,7 +160,7 @@ def main() -> None:
     text = (
         "# Ablation: a supervised classifier on the same network (paper Fig. 3 c, f)\n\n"
         f"Written by `python benchmarks/ablation/classifier.py --steps {args.steps}`. % of atoms labelled with the"
-        " right class at the highest crystal temperature of the data (Th = 1.0), one frame per system.\n\n"
+        " right class at the highest crystal temperature of the data (Th = 1.0), mean of its frames.\n\n"
         f"{table}\n\n![accuracy vs temperature](figures/ablation.png)\n"
     )
     (ROOT / "docs" / "ablation.md").write_text(text)
