@@ -195,6 +195,7 @@ def save(net: DenoiserNet, metadata: dict, path: str | Path, intervals: int = DE
         "largest_response": round(response, 4),
         "stability_margin": STABILITY_MARGIN,
     }
+    LoadedModel(scripted, info, path).iteration  # noqa: B018 (a recipe that would not converge is refused)
     weights = io.BytesIO()
     torch.save(net.state_dict(), weights)
     extra = {METADATA_NAME: json.dumps(info, indent=1), NETWORK_NAME: weights.getvalue()}
