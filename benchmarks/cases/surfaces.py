@@ -117,6 +117,26 @@ def cluster_rows(frames: Frames, model: str) -> list:
     return row
 
 
+#: Cu(100) films (cells x, y, z): 2 z + 1 layers; lateral size and thickness both matter
+FILMS = [(5, 5, 6), (6, 6, 6), (6, 6, 10), (8, 8, 10)]
+
+
+def film_rows(model: str) -> list[list]:
+    """Largest mean layer move after 8 steps and in the 1 ps average, for films of several sizes."""
+    rows = []
+    for cells in FILMS:
+        frames = slab(cells)
+        layer = layers(frames)
+        denoised = all_states(frames, model, (8,))["8 steps"]
+        lattice = frames.raw.cell[0, 0] / cells[0]
+        rows.append(
+            [f"{2 * cells[2] + 1} layers, {cells[0]} x {cells[1]} cells ({frames.raw.cell[0, 0]:.1f} A)", f"{lattice:.4f}",
+             float(np.abs(layer_profile(denoised, frames, layer)).max()),
+             float(np.abs(layer_profile(frames.average, frames, layer)).max())]
+        )  # fmt: skip
+    return rows
+
+
 def plot(profiles: dict[str, dict[str, np.ndarray]], path: Path) -> None:
     import matplotlib
 
@@ -161,6 +181,9 @@ def main() -> None:
             "interior fcc %",
         ]
         report += [f"\nCu(100) slab, {len(frames.raw)} atoms, 0.8 Tm, model {model}\n", markdown_table(header, rows)]
+    for model in args.models:
+        header = ["film", "in-plane lattice constant (A)", "8 steps: largest layer move (A)", "1 ps average (A)"]
+        report += [f"\nCu(100) films at 0.8 Tm by size, model {model}\n", markdown_table(header, film_rows(model))]
     clusters = [cluster(r) for r in (2.2, 3.4)]
     for model in args.models:
         header = ["atoms", "Rg of 1 ps average (A)", "ideal start", "raw", "minimised", "8 steps", "32 steps"]
