@@ -475,7 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="rewrite a model file in the current format",
         description="Read a model file of any supported format (e.g. format 1, the e3nn network itself) and write "
         "it in the current format: the same trained weights, metadata and training commands, with the tabulated "
-        "network that the LAMMPS compute and the fused kernel evaluate.",
+        "network that the LAMMPS compute and the fused kernel evaluate, and the network's largest response measured "
+        "again. --momentum/--stepsize set the file's default iteration recipe (refused if it would not converge).",
     )
     upg.add_argument("input", metavar="INPUT", help="model file to read")
     upg.add_argument("-o", "--output", required=True, help="model file to write (may be INPUT)")
