@@ -6,14 +6,14 @@ model runs on scaled edge vectors, and moves are scaled back: other elements nee
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
 from ase import Atoms
 
 from .labels import Labels, label_atoms
-from .modelfile import PLAIN, IterationRecipe, LoadedModel  # noqa: F401 (PLAIN: re-exported)
+from .modelfile import PLAIN, IterationRecipe, LoadedModel
 from .models import DEFAULT_MODEL, load_model
 from .neighbors import build_graph
 from .nn.inference import Evaluator
@@ -33,7 +33,7 @@ class Settings:
     recipe: IterationRecipe | None = None  # None: the model file's
 
     def kwargs(self) -> dict:
-        return {"steps": self.steps, "tol": self.tol, "scale": self.scale, "types": self.types, "recipe": self.recipe}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 DEFAULTS = Settings()
@@ -149,7 +149,7 @@ class Denoiser:
         self.species = torch.from_numpy(species_indices(atoms, self.model, types))
         self.mask = np.ones(len(atoms), bool) if movable is None else np.asarray(movable, bool)
         self.positions = atoms.positions.astype(np.float64).copy()
-        self.last_move = np.zeros_like(self.positions)
+        self.last_move: np.ndarray | None = None  # kept only for a momentum recipe
         self.evaluator = Evaluator(self.model)
         self.graph = None
         self.iterations = 0
@@ -164,10 +164,11 @@ class Denoiser:
         if not np.all(np.isfinite(move)):
             raise StructureError("the model produced non-finite moves; check the input and the model file")
         move[~self.mask] = 0.0
-        if self.iterations > 0:
-            move = self.recipe.stepsize * move + self.recipe.momentum * self.last_move
+        if self.recipe != PLAIN:
+            if self.last_move is not None:  # the first iteration is always plain
+                move = self.recipe.stepsize * move + self.recipe.momentum * self.last_move
+            self.last_move = move
         self.positions -= move
-        self.last_move = move
         self.iterations += 1
         self.max_move = float(np.sqrt((move**2).sum(axis=1)).max())
         return self.max_move

@@ -188,14 +188,14 @@ def save(net: DenoiserNet, metadata: dict, path: str | Path, intervals: int = DE
     }
     from .response import largest_response  # evaluates the tabulated network: imports this module
 
-    response = largest_response(LoadedModel(scripted, info, path))
+    written = LoadedModel(scripted, info, path)
     info["iteration"] = {
         **PLAIN.as_dict(),
         **metadata.get("iteration", {}),
-        "largest_response": round(response, 4),
+        "largest_response": round(largest_response(written), 4),
         "stability_margin": STABILITY_MARGIN,
     }
-    LoadedModel(scripted, info, path).iteration  # noqa: B018 (a recipe that would not converge is refused)
+    written.iteration  # noqa: B018 (a default recipe that would not converge is refused here)
     weights = io.BytesIO()
     torch.save(net.state_dict(), weights)
     extra = {METADATA_NAME: json.dumps(info, indent=1), NETWORK_NAME: weights.getvalue()}
