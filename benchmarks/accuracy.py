@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lmp_denoise.denoise import denoise
-from lmp_denoise.evaluate import accuracy, wigner_seitz_defects
-from lmp_denoise.md import snapshot
+from lmp_denoise.data.md import snapshot
+from lmp_denoise.infer.denoise import denoise
+from lmp_denoise.integrations.ovito_analysis import accuracy, wigner_seitz_defects
 from lmp_denoise.models import load_model
 
 CASES = {"Cu": ("fcc", (6, 6, 6)), "Fe": ("bcc", (7, 7, 7)), "Mg": ("hcp", (6, 4, 4))}

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from lmp_denoise.compression import Encoder, read
-from lmp_denoise.evaluate import adaptive_cna_types, ptm_types, wigner_seitz_defects
-from lmp_denoise.io import read_dump
-from lmp_denoise.lattices import supercell
-from lmp_denoise.md import METALS, potential_dir
+from lmp_denoise.data.lattices import supercell
+from lmp_denoise.data.md import METALS, potential_dir
+from lmp_denoise.integrations.ovito_analysis import adaptive_cna_types, ptm_types, wigner_seitz_defects
+from lmp_denoise.io.compression import Encoder, read
+from lmp_denoise.io.formats import read_dump
 
 BOUNDS = (0.01, 0.02, 0.05)
 BIN = Path(sys.executable).parent

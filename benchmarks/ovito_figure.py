@@ -21,8 +21,8 @@ from ovito.io import import_file
 from ovito.modifiers import CommonNeighborAnalysisModifier, SliceModifier
 from ovito.vis import TachyonRenderer, Viewport
 
+from lmp_denoise.data.md import snapshot
 from lmp_denoise.integrations.ovito_modifier import ScoreBasedDenoising
-from lmp_denoise.md import snapshot
 
 FIGURE = Path(__file__).resolve().parents[1] / "docs" / "figures" / "ovito_modifier.png"
 

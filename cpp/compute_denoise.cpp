@@ -56,9 +56,9 @@ using namespace LAMMPS_NS;
 namespace Scale = LAMMPS_NS::DenoiseScale;
 
 static constexpr double DEFAULT_MARGIN = 2.0;    // A at the reference volume
-static constexpr int MAX_STEPS = 1000;            // as lmp_denoise.denoise.MAX_STEPS
-static constexpr double MAX_STEPSIZE = 3.0;       // as lmp_denoise.denoise.MAX_STEPSIZE
-// as lmp_denoise.denoise.SCALE_RANGE: a factor outside means a wrong 'scale D', not an unusual system
+static constexpr int MAX_STEPS = 1000;            // as lmp_denoise.infer.denoise.MAX_STEPS
+static constexpr double MAX_STEPSIZE = 3.0;       // as lmp_denoise.infer.denoise.MAX_STEPSIZE
+// as lmp_denoise.infer.denoise.SCALE_RANGE: a factor outside means a wrong 'scale D', not an unusual system
 static constexpr double SCALE_RANGE[2] = {0.2, 5.0};
 // the box volume per atom can undershoot the dense part's (surfaces in a tight open box, thermal
 // expansion during a run): lists and ghosts are sized for a scale this much below the box's
@@ -160,7 +160,7 @@ ComputeDenoise::~ComputeDenoise()
 
 /* ----------------------------------------------------------------------
    the model file's iteration recipe unless keywords gave one; a recipe with momentum must
-   converge with this network (lmp_denoise.modelfile.LoadedModel.checked)
+   converge with this network (lmp_denoise.models.modelfile.LoadedModel.checked)
 ------------------------------------------------------------------------- */
 
 void ComputeDenoise::check_recipe()
@@ -291,7 +291,7 @@ void ComputeDenoise::map_types(const std::vector<std::string> &names)
 
 double ComputeDenoise::occupied_volume_per_atom() const
 {
-  // lmp_denoise/scale.py occupied_volume_per_atom: per box axis the atoms' extent plus one
+  // lmp_denoise/infer/scale.py occupied_volume_per_atom: per box axis the atoms' extent plus one
   // spacing a (at most the box height on periodic axes), a = (volume per atom)^(1/3) by fixed-point
   // iteration; a crystal filling a periodic box gives the box volume per atom, a cluster or slab
   // in vacuum the volume around its atoms
@@ -419,7 +419,7 @@ template <typename Visit> void ComputeDenoise::for_each_local_pair(NeighList *pa
 }
 
 /* ----------------------------------------------------------------------
-   the same recipe as lmp_denoise/scale.py, over all atoms of all ranks
+   the same recipe as lmp_denoise/infer/scale.py, over all atoms of all ranks
 ------------------------------------------------------------------------- */
 
 double ComputeDenoise::auto_scale()

@@ -1,6 +1,6 @@
 /* -*- c++ -*- ----------------------------------------------------------
    lmp-denoise: per-atom structure labels by template matching, the same rule as
-   lmp_denoise/labels.py. For a template with k neighbours, an atom's descriptor is its k nearest
+   lmp_denoise/infer/labels.py. For a template with k neighbours, an atom's descriptor is its k nearest
    neighbours' distances sorted within each species (species counts must equal the template's)
    and the k (k - 1) / 2 distances between those neighbours, sorted; the score is the RMS
    difference from the template over all entries divided by the template's nearest-neighbour

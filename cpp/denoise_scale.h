@@ -1,5 +1,5 @@
 /* -*- c++ -*- ----------------------------------------------------------
-   lmp-denoise: the automatic length scale, the same recipe as lmp_denoise/scale.py.
+   lmp-denoise: the automatic length scale, the same recipe as lmp_denoise/infer/scale.py.
    Per atom, a smoothed count of neighbours within sphere_radius x d (d = median nearest-neighbour
    distance, cosine window of half-width smoothing x d) gives a local density; the volume per
    atom is the window volume over the median count of the dense atoms (count at least

@@ -12,7 +12,7 @@
    Rank 0 gathers the group's atoms, quantises their denoised positions in fractional
    coordinates so that every Cartesian coordinate is within B, predicts them from the previous
    frame, compresses the frame with xz (liblzma) and appends it as one checksummed record. The
-   format is specified in lmp_denoise/compression.py, which reads it; keep the two in step.
+   format is specified in lmp_denoise/io/compression.py, which reads it; keep the two in step.
 ------------------------------------------------------------------------- */
 
 #include "fix_denoise_write.h"
@@ -244,7 +244,7 @@ void FixDenoiseWrite::write_frame()
 }
 
 /* ----------------------------------------------------------------------
-   one frame's payload (see lmp_denoise/compression.py), xz-compressed
+   one frame's payload (see lmp_denoise/io/compression.py), xz-compressed
 ------------------------------------------------------------------------- */
 
 std::vector<uint8_t> FixDenoiseWrite::encode(std::vector<int64_t> &ids, std::vector<int32_t> &types,

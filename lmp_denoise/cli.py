@@ -10,30 +10,29 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .compression import DEFAULT_BOUND, CompressedFileError
-from .denoise import MAX_STEPS, IterationRecipe, Settings, parse_type_map
-from .evaluate import MissingExtraError
-from .io import DISPLACEMENT_COLUMN, SnapshotError
-from .modelfile import ModelFileError
-from .scale import StructureError
+from .errors import DenoiseError
+from .infer.denoise import MAX_STEPS, IterationRecipe, Settings, parse_type_map
+from .io.compression import DEFAULT_BOUND, CompressedFileError
+from .io.formats import DISPLACEMENT_COLUMN
 
 
-class UserError(Exception):
+class UserError(DenoiseError):
     """Bad input: printed as one line, exit status 2."""
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .lattices import LATTICES, species_of
+    from .data.lattices import LATTICES, species_of
     from .nn.network import ModelConfig
-    from .training import TrainSettings, train
+    from .train.trainer import TrainSettings, train
 
     for name in ("steps", "batch", "layers", "features"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name} must be at least 1, not {getattr(args, name)}")
     if not (args.lr > 0 and args.cutoff > 0 and 0 < args.sigma_fraction < 1 and 0 <= args.jitter < 0.5):
         raise UserError("--lr and --cutoff must be > 0, --sigma-fraction in (0, 1), --jitter in [0, 0.5)")
-    if not 0 <= args.open_fraction <= 1:
-        raise UserError(f"--open-fraction must be in [0, 1], not {args.open_fraction}")
+    for name in ("open_fraction", "amorphous_fraction"):
+        if not 0 <= getattr(args, name) <= 1:
+            raise UserError(f"--{name.replace('_', '-')} must be in [0, 1], not {getattr(args, name)}")
     if not args.loss_floor > 0:
         raise UserError(f"--loss-floor must be > 0, not {args.loss_floor}")
     if not 0 <= args.strain < 0.2:
@@ -65,6 +64,7 @@ def _train(args: argparse.Namespace) -> int:
         sigma_fraction=args.sigma_fraction,
         jitter=args.jitter,
         open_fraction=args.open_fraction,
+        amorphous_fraction=args.amorphous_fraction,
         strain=args.strain,
         loss_floor=args.loss_floor,
         label_neighbours=_label_neighbours(args, species_of(structures)),
@@ -125,9 +125,9 @@ def _recipe(args: argparse.Namespace) -> IterationRecipe | None:
 
 
 def _denoise(args: argparse.Namespace) -> int:
-    from .files import denoise_file
+    from .infer.files import denoise_file
+    from .infer.parallel import share_cores, world
     from .models import load_model
-    from .parallel import share_cores, world
 
     settings = _denoising_settings(args)
     inputs = [Path(p) for p in args.inputs]
@@ -143,7 +143,7 @@ def _denoise(args: argparse.Namespace) -> int:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    from .files import denoise_file
+    from .infer.files import denoise_file
     from .models import load_model
 
     settings = _denoising_settings(args, fewest_steps=0)
@@ -169,7 +169,7 @@ def _classify(args: argparse.Namespace) -> int:
 
 
 def _compress(args: argparse.Namespace) -> int:
-    from .files import compress_files
+    from .infer.files import compress_files
     from .models import load_model
 
     if not args.bound > 0:
@@ -185,8 +185,8 @@ def _compress(args: argparse.Namespace) -> int:
 
 
 def _decompress(args: argparse.Namespace) -> int:
-    from .compression import is_compressed
-    from .files import decompress_file
+    from .infer.files import decompress_file
+    from .io.compression import is_compressed
 
     source = Path(args.input)
     if not source.is_file():
@@ -250,7 +250,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _momentum_hint(model) -> str:
-    from .modelfile import IterationRecipe
+    from .models.modelfile import IterationRecipe
 
     if model.largest_response is None:
         return " (momentum: needs 'lmp-denoise upgrade')"
@@ -272,7 +272,7 @@ def _label_neighbours(args: argparse.Namespace, species: list[str]) -> list[str]
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    from .modelfile import FORMAT_VERSION, load, upgrade
+    from .models.modelfile import FORMAT_VERSION, load, upgrade
 
     if args.label_threshold is not None and not 0 < args.label_threshold < 1:
         raise UserError(f"--label-threshold must be in (0, 1), not {args.label_threshold}")
@@ -289,8 +289,8 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import CLASSES, accuracy
-    from .io import read_frames
+    from .integrations.ovito_analysis import CLASSES, accuracy
+    from .io.formats import read_frames
 
     if args.expect not in CLASSES:
         raise UserError(f"--expect must be one of {', '.join(CLASSES)}, not '{args.expect}'")
@@ -375,6 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of training structures with free surfaces or voids: clusters, slabs (default: %(default)s)",
     )
     train.add_argument(
+        "--amorphous-fraction",
+        type=float,
+        default=0.0,
+        help="share of training structures that are amorphous packings (minimised liquid metals, "
+        "made with LAMMPS at the start, ~30 s): glasses become fixed points (default: %(default)s)",
+    )
+    train.add_argument(
         "--strain",
         type=float,
         default=0.02,
@@ -446,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Denoise every frame of the inputs (in order) and write their denoised positions into one "
         "compressed trajectory: positions within --bound of the denoised ones, predicted from the previous frame, "
         "xz-coded, with a per-atom disorder level (|displacement| < 0.5 / 1 / 2 / >= 2 A). The format is the one "
-        "LAMMPS's fix denoise/write writes; read it back with 'lmp-denoise decompress' or lmp_denoise.compression.read.",
+        "LAMMPS's fix denoise/write writes; read it back with 'lmp-denoise decompress' or lmp_denoise.io.compression.read.",
     )
     comp.add_argument("inputs", nargs="+", metavar="INPUT", help="LAMMPS text dump (optionally .gz) or extxyz file")
     comp.add_argument("-o", "--output", required=True, help="compressed trajectory to write (any name)")
@@ -505,8 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     try:
         return args.run(args)
-    except (UserError, ModelFileError, SnapshotError, StructureError, MissingExtraError, CompressedFileError) as err:
-        from .parallel import world
+    except DenoiseError as err:
+        from .infer.parallel import world
 
         comm = world()
         if comm is None or comm.rank == 0:

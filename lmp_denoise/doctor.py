@@ -34,7 +34,7 @@ def _mpi() -> str:
 
 
 def _lammps() -> str:
-    from .md import new_lammps
+    from .data.md import new_lammps
 
     lmp = new_lammps()
     try:
@@ -48,7 +48,7 @@ def _lammps() -> str:
         )
     finally:
         lmp.close()
-    from .plugin import plugin_path
+    from .integrations.lammps_plugin import plugin_path
 
     return f"version {version}; compute denoise and fix denoise/write load and run ({plugin_path()})"
 

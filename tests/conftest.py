@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lmp_denoise.io import read_dump
+from lmp_denoise.io.formats import read_dump
 from lmp_denoise.models import DEFAULT_MODEL, load_model
 
 BIN = Path(sys.executable).parent

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lmp_denoise.denoise import PLAIN, IterationRecipe, denoise
-from lmp_denoise.evaluate import accuracy, wigner_seitz_defects
-from lmp_denoise.md import snapshot
+from lmp_denoise.data.md import snapshot
+from lmp_denoise.infer.denoise import PLAIN, IterationRecipe, denoise
+from lmp_denoise.integrations.ovito_analysis import accuracy, wigner_seitz_defects
 
 REPEAT = {"Cu": (6, 6, 6), "Fe": (7, 7, 7), "Mg": (6, 4, 4)}
 EXPECT = {"Cu": "fcc", "Fe": "bcc", "Mg": "hcp"}

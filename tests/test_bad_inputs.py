@@ -14,10 +14,10 @@ import torch
 from ase.io import write
 from conftest import BIN
 
-from lmp_denoise.io import write_dump_frame
-from lmp_denoise.lattices import supercell
-from lmp_denoise.modelfile import METADATA_NAME
+from lmp_denoise.data.lattices import supercell
+from lmp_denoise.io.formats import write_dump_frame
 from lmp_denoise.models import resolve
+from lmp_denoise.models.modelfile import METADATA_NAME
 
 
 def hot(name="bcc", n=128, seed=0):

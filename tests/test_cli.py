@@ -14,11 +14,11 @@ import torch
 from ase.io import read, write
 from conftest import BIN, run_lammps
 
-from lmp_denoise.denoise import denoise
-from lmp_denoise.io import DISPLACEMENT_COLUMN, read_dump
-from lmp_denoise.lattices import supercell
-from lmp_denoise.modelfile import METADATA_NAME
+from lmp_denoise.data.lattices import supercell
+from lmp_denoise.infer.denoise import denoise
+from lmp_denoise.io.formats import DISPLACEMENT_COLUMN, read_dump
 from lmp_denoise.models import resolve
+from lmp_denoise.models.modelfile import METADATA_NAME
 
 HOT_DUMP = """
 units metal

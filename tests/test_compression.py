@@ -9,9 +9,9 @@ import pytest
 from conftest import BIN, run_lammps
 from scipy.spatial import cKDTree
 
-from lmp_denoise.compression import CompressedFileError, Encoder, file_header, read
-from lmp_denoise.io import read_dump, read_frames
-from lmp_denoise.lattices import supercell
+from lmp_denoise.data.lattices import supercell
+from lmp_denoise.io.compression import CompressedFileError, Encoder, file_header, read
+from lmp_denoise.io.formats import read_dump, read_frames
 
 HOT_RUN = """
 units metal
@@ -38,7 +38,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def hot_run(folder, ranks=1, bound=0.02, steps=100, box_change="", append=""):
-    from lmp_denoise.md import potential_dir
+    from lmp_denoise.data.md import potential_dir
 
     script = HOT_RUN.format(bound=bound, steps=steps, box_change=box_change, append=append)
     return run_lammps(script.replace("Cu_mishin1.eam.alloy", f"{potential_dir()}/Cu_mishin1.eam.alloy"), folder, ranks)
@@ -177,7 +177,7 @@ def test_encoder_keeps_the_bound_under_box_breathing_and_drift(tmp_path):
 
 
 def test_atoms_lost_or_added_and_periodic_keyframes(tmp_path, monkeypatch):
-    import lmp_denoise.compression as compression
+    import lmp_denoise.io.compression as compression
 
     monkeypatch.setattr(compression, "KEYFRAME_EVERY", 3)
     atoms = supercell("fcc", 256)

@@ -11,12 +11,12 @@ import torch
 from conftest import BIN
 from e3nn.util.jit import script
 
-from lmp_denoise.denoise import PLAIN, denoise, length_scale
-from lmp_denoise.lattices import supercell
-from lmp_denoise.modelfile import FORMAT_VERSION, METADATA_NAME, load
+from lmp_denoise.data.lattices import supercell
+from lmp_denoise.infer.denoise import PLAIN, denoise, length_scale
 from lmp_denoise.models import load_model
-from lmp_denoise.neighbors import build_graph, edges
+from lmp_denoise.models.modelfile import FORMAT_VERSION, METADATA_NAME, load
 from lmp_denoise.nn.inference import Evaluator
+from lmp_denoise.nn.neighbors import build_graph, edges
 
 
 def hot(name: str, atoms: int, sigma: float = 0.18, seed: int = 0):

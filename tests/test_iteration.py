@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from test_cli import cli
 
-from lmp_denoise.denoise import PLAIN, Denoiser, IterationRecipe, denoise
-from lmp_denoise.lattices import training_cell
-from lmp_denoise.modelfile import load
+from lmp_denoise.data.lattices import training_cell
+from lmp_denoise.infer.denoise import PLAIN, Denoiser, IterationRecipe, denoise
 from lmp_denoise.models import resolve
+from lmp_denoise.models.modelfile import load
 
 
 def largest_moves(model, recipe: IterationRecipe, iterations: int = 30) -> list[float]:

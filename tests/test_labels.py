@@ -11,13 +11,13 @@ from ase.io import read, write
 from conftest import run_lammps
 from test_cli import cli
 
-from lmp_denoise.denoise import classify, denoise
-from lmp_denoise.io import SCORE_COLUMN, STRUCTURE_COLUMN, read_dump
-from lmp_denoise.labels import build_labels, label_atoms
-from lmp_denoise.lattices import SPECIES, species_of, training_cell, training_scale
-from lmp_denoise.modelfile import METADATA_NAME, ModelFileError, load
+from lmp_denoise.data.lattices import SPECIES, species_of, training_cell, training_scale
+from lmp_denoise.infer.denoise import classify, denoise
+from lmp_denoise.infer.labels import build_labels, label_atoms
+from lmp_denoise.infer.scale import StructureError
+from lmp_denoise.io.formats import SCORE_COLUMN, STRUCTURE_COLUMN, read_dump
 from lmp_denoise.models import load_model, resolve
-from lmp_denoise.scale import StructureError
+from lmp_denoise.models.modelfile import METADATA_NAME, ModelFileError, load
 
 DC3 = ["fcc", "bcc", "hcp", "sc", "cd", "hd", "rocksalt"]
 SILICA = ["alpha-quartz", "beta-quartz", "alpha-cristobalite", "beta-cristobalite"]
@@ -163,7 +163,7 @@ def test_sio2_model_restores_noisy_polymorphs(name):
 
 
 def bond_lengths(atoms) -> np.ndarray:
-    from lmp_denoise.neighbors import edges
+    from lmp_denoise.nn.neighbors import edges
 
     index, vectors = edges(atoms.positions, atoms.cell.array, atoms.pbc, 2.0)
     return np.linalg.norm(vectors[(atoms.numbers[index[0]] == 1) & (atoms.numbers[index[1]] == 2)], axis=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lmp_denoise.lattices import (
+from lmp_denoise.data.lattices import (
     LATTICES,
     REFERENCE_VOLUME,
     SILICA,
@@ -18,8 +18,8 @@ from lmp_denoise.lattices import (
     supercell,
     training_cell,
 )
-from lmp_denoise.noise import NoisyLattices
-from lmp_denoise.scale import ScaleRecipe, StructureError, occupied_volume_per_atom, volume_per_atom
+from lmp_denoise.data.noise import NoisyLattices
+from lmp_denoise.infer.scale import ScaleRecipe, StructureError, occupied_volume_per_atom, volume_per_atom
 
 COORDINATION = {"fcc": 12, "bcc": 8, "hcp": 12, "sc": 6, "cd": 4, "hd": 4, "rocksalt": 6}
 
@@ -90,7 +90,7 @@ def test_open_training_structures_have_surfaces_and_the_noise_as_target(name):
 
 
 def test_loss_weights_average_one_and_favour_small_noise():
-    from lmp_denoise.noise import noise_weight
+    from lmp_denoise.data.noise import noise_weight
 
     sigmas = np.linspace(0, 1, 100001)
     weights = np.array([noise_weight(s, 1.0, 0.5) for s in sigmas])

@@ -6,9 +6,9 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from lmp_denoise.lattices import REFERENCE_VOLUME, supercell
-from lmp_denoise.modelfile import FORMAT_VERSION, load, save
-from lmp_denoise.neighbors import edges
+from lmp_denoise.data.lattices import REFERENCE_VOLUME, supercell
+from lmp_denoise.models.modelfile import FORMAT_VERSION, load, save
+from lmp_denoise.nn.neighbors import edges
 from lmp_denoise.nn.network import DenoiserNet, ModelConfig
 
 

@@ -12,8 +12,8 @@ from conftest import BIN
 from ovito.io import import_file
 from ovito.modifiers import ExpressionSelectionModifier
 
+from lmp_denoise.data.lattices import supercell
 from lmp_denoise.integrations.ovito_modifier import ScoreBasedDenoising
-from lmp_denoise.lattices import supercell
 
 
 @pytest.fixture(scope="module")

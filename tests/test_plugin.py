@@ -10,10 +10,10 @@ import pytest
 import torch
 from conftest import dump_columns, run_lammps
 
-from lmp_denoise.denoise import IterationRecipe, denoise
-from lmp_denoise.io import read_dump
-from lmp_denoise.lattices import REFERENCE_VOLUME
-from lmp_denoise.modelfile import METADATA_NAME, NETWORK_NAME
+from lmp_denoise.data.lattices import REFERENCE_VOLUME
+from lmp_denoise.infer.denoise import IterationRecipe, denoise
+from lmp_denoise.io.formats import read_dump
+from lmp_denoise.models.modelfile import METADATA_NAME, NETWORK_NAME
 
 FILL = "create_atoms 1 box"
 BOXES = {  # boundary, box, atoms
@@ -140,7 +140,7 @@ run 40
 
 
 def test_compute_in_md_run_leaves_trajectory_unchanged(tmp_path):
-    from lmp_denoise.md import potential_dir
+    from lmp_denoise.data.md import potential_dir
 
     with_compute = MD.format(
         potentials=potential_dir(), compute="compute dn all denoise fcc-bcc-hcp 8", columns="c_dn[1] c_dn[2] c_dn[3] c_dn[4]"

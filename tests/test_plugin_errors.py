@@ -8,9 +8,9 @@ import pytest
 import torch
 from conftest import run_lammps
 
-from lmp_denoise.modelfile import FORMAT_VERSION, METADATA_NAME
+from lmp_denoise.integrations.lammps_plugin import preload_mpi
 from lmp_denoise.models import resolve
-from lmp_denoise.plugin import preload_mpi
+from lmp_denoise.models.modelfile import FORMAT_VERSION, METADATA_NAME
 
 SETUP = [
     "units metal",
@@ -99,9 +99,9 @@ def test_metadata_that_contradicts_the_network(lmp, tmp_path):
 
 
 def test_bad_iteration_recipe_in_the_model_file(lmp, tmp_path):
-    from lmp_denoise.denoise import denoise
-    from lmp_denoise.lattices import supercell
-    from lmp_denoise.modelfile import ModelFileError
+    from lmp_denoise.data.lattices import supercell
+    from lmp_denoise.infer.denoise import denoise
+    from lmp_denoise.models.modelfile import ModelFileError
 
     path = model_file_with(tmp_path, iteration={"stepsize": 7.0, "momentum": 0.3})
     assert "has a bad iteration recipe (stepsize 7, momentum 0.3)" in failure(lmp, f"compute dn all denoise {path} 8")

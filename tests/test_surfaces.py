@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lmp_denoise.denoise import Denoiser
-from lmp_denoise.evaluate import CLASSES, ptm_types
-from lmp_denoise.md import METALS, snapshot
+from lmp_denoise.data.md import METALS, snapshot
+from lmp_denoise.infer.denoise import Denoiser
+from lmp_denoise.integrations.ovito_analysis import CLASSES, ptm_types
 
 CELLS = (5, 5, 6)  # 13 atomic layers of 50 atoms
 

@@ -7,9 +7,9 @@ import subprocess
 import numpy as np
 from conftest import BIN, run_lammps
 
-from lmp_denoise.denoise import denoise
-from lmp_denoise.lattices import supercell
-from lmp_denoise.modelfile import FORMAT_VERSION, load
+from lmp_denoise.data.lattices import supercell
+from lmp_denoise.infer.denoise import denoise
+from lmp_denoise.models.modelfile import FORMAT_VERSION, load
 
 
 def train(*args: str) -> None:

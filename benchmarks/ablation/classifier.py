@@ -26,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dc3"))
 from systems import SYSTEMS  # noqa: E402
 from table import cna_like, ptm, types_for  # noqa: E402
 
-from lmp_denoise.denoise import classify, length_scale, species_indices  # noqa: E402
-from lmp_denoise.io import read_frames  # noqa: E402
+from lmp_denoise.data.noise import NoisyLattices  # noqa: E402
+from lmp_denoise.infer.denoise import classify, length_scale, species_indices  # noqa: E402
+from lmp_denoise.io.formats import read_frames  # noqa: E402
 from lmp_denoise.models import load_model  # noqa: E402
-from lmp_denoise.neighbors import edges  # noqa: E402
+from lmp_denoise.nn.neighbors import edges  # noqa: E402
 from lmp_denoise.nn.network import DenoiserNet, ModelConfig  # noqa: E402
-from lmp_denoise.noise import NoisyLattices  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "benchmarks" / "out" / "ablation"
@@ -53,7 +53,7 @@ def train(steps: int, seed: int = 1) -> DenoiserNet:
     optimizer = torch.optim.AdamW(net.parameters(), lr=2e-3)
     t0 = time.time()
     for step in range(steps):
-        for group in optimizer.param_groups:  # warm-up, then cosine decay (as lmp_denoise.training)
+        for group in optimizer.param_groups:  # warm-up, then cosine decay (as lmp_denoise.train.trainer)
             group["lr"] = 2e-3 * min(1.0, (step + 1) / 100) * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         batch = data.batch(8)
         logits = net(batch.edge_vectors, batch.edge_index, batch.species)

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from lmp_denoise.denoise import Denoiser, IterationRecipe
-from lmp_denoise.md import lammps_atoms, new_lammps
+from lmp_denoise.data.md import lammps_atoms, new_lammps
+from lmp_denoise.infer.denoise import Denoiser, IterationRecipe
 from lmp_denoise.models import load_model
 
 OUT = Path(__file__).resolve().parents[1] / "out" / "cases"

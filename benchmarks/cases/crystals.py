@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import FIGURES, OUT, Frames, markdown_table, minimum_image, simulate  # noqa: E402
 from common import states as all_states  # noqa: E402
 
-from lmp_denoise.evaluate import accuracy, wigner_seitz_defects  # noqa: E402
-from lmp_denoise.md import METALS, potential_dir  # noqa: E402
+from lmp_denoise.data.md import METALS, potential_dir  # noqa: E402
+from lmp_denoise.integrations.ovito_analysis import accuracy, wigner_seitz_defects  # noqa: E402
 
 CELLS = {"Cu": (8, 8, 8), "Fe": (10, 10, 10), "Mg": (10, 6, 6)}
 HOMOLOGOUS = 0.9

@@ -25,7 +25,7 @@ from common import FIGURES, OUT, Frames, markdown_table, simulate, slice_figure 
 from common import states as all_states  # noqa: E402
 from grain_boundaries import FORCE_FIELD, A  # noqa: E402
 
-from lmp_denoise.evaluate import ptm_types  # noqa: E402
+from lmp_denoise.integrations.ovito_analysis import ptm_types  # noqa: E402
 
 TEMPERATURE = 0.6 * 3290.0
 

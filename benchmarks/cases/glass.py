@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import OUT, Frames, markdown_table, minimum_image, simulate  # noqa: E402
 from common import states as all_states  # noqa: E402
 
-from lmp_denoise.evaluate import CLASSES, structure_types  # noqa: E402
-from lmp_denoise.md import METALS, potential_dir  # noqa: E402
+from lmp_denoise.data.md import METALS, potential_dir  # noqa: E402
+from lmp_denoise.integrations.ovito_analysis import CLASSES, structure_types  # noqa: E402
 
 CRYSTALLINE = [CLASSES[name]["PTM"] for name in ("fcc", "hcp", "bcc")]  # the same numbers for a-CNA
 

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import FIGURES, OUT, Frames, markdown_table, simulate, slice_figure  # noqa: E402
 from common import states as all_states  # noqa: E402
 
-from lmp_denoise.evaluate import CLASSES, structure_types  # noqa: E402
-from lmp_denoise.md import potential_dir  # noqa: E402
-from lmp_denoise.neighbors import pair_distances  # noqa: E402
+from lmp_denoise.data.md import potential_dir  # noqa: E402
+from lmp_denoise.integrations.ovito_analysis import CLASSES, structure_types  # noqa: E402
+from lmp_denoise.nn.neighbors import pair_distances  # noqa: E402
 
 A = 3.303
 TEMPERATURE = 0.75 * 3290.0

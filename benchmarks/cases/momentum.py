@@ -25,8 +25,8 @@ from crystals import crystal, precision_axes, site_rms  # noqa: E402
 from glass import cu_zr_glass, rms  # noqa: E402
 from surfaces import cluster, layer_profile, layers, radius_of_gyration, slab  # noqa: E402
 
-from lmp_denoise.denoise import PLAIN, IterationRecipe  # noqa: E402
-from lmp_denoise.md import METALS  # noqa: E402
+from lmp_denoise.data.md import METALS  # noqa: E402
+from lmp_denoise.infer.denoise import PLAIN, IterationRecipe  # noqa: E402
 from lmp_denoise.models import load_model  # noqa: E402
 
 MOMENTA = (0.0, 0.2, 0.3, 0.4)

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import FIGURES, OUT, Frames, markdown_table, simulate, slice_figure  # noqa: E402
 from common import states as all_states  # noqa: E402
 
-from lmp_denoise.evaluate import CLASSES, structure_types  # noqa: E402
-from lmp_denoise.md import METALS, potential_dir  # noqa: E402
+from lmp_denoise.data.md import METALS, potential_dir  # noqa: E402
+from lmp_denoise.integrations.ovito_analysis import CLASSES, structure_types  # noqa: E402
 
 CU = METALS["Cu"]
 CRYSTALLINE = [CLASSES["fcc"]["PTM"], CLASSES["hcp"]["PTM"]]

@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import FIGURES, OUT, Frames, markdown_table, minimum_image, simulate  # noqa: E402
 from common import states as all_states  # noqa: E402
 
-from lmp_denoise.evaluate import CLASSES, adaptive_cna_types, ptm_types  # noqa: E402
-from lmp_denoise.md import METALS, potential_dir  # noqa: E402
+from lmp_denoise.data.md import METALS, potential_dir  # noqa: E402
+from lmp_denoise.integrations.ovito_analysis import CLASSES, adaptive_cna_types, ptm_types  # noqa: E402
 
 CU = METALS["Cu"]
 CU_FF = [f"mass 1 {CU.mass}", f"pair_style {CU.pair_style}", f"pair_coeff * * {potential_dir() / CU.potential} Cu"]

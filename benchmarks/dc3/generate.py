@@ -25,8 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from systems import SYSTEMS, System  # noqa: E402
 
-from lmp_denoise.lattices import conventional_cell, supercell  # noqa: E402
-from lmp_denoise.md import new_lammps  # noqa: E402
+from lmp_denoise.data.lattices import conventional_cell, supercell  # noqa: E402
+from lmp_denoise.data.md import new_lammps  # noqa: E402
 
 FULL_TEMPERATURES = [0.04, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6]
 DEFAULT_TEMPERATURES = [0.25, 0.5, 0.75, 1.0, 1.2]

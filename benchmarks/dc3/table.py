@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from plots import q4q6_map, rdf_plot  # noqa: E402
 from systems import SYSTEMS, System  # noqa: E402
 
-from lmp_denoise.denoise import denoise  # noqa: E402
-from lmp_denoise.evaluate import CLASSES, adaptive_cna_types, ptm_types  # noqa: E402
-from lmp_denoise.io import read_frames  # noqa: E402
+from lmp_denoise.infer.denoise import denoise  # noqa: E402
+from lmp_denoise.integrations.ovito_analysis import CLASSES, adaptive_cna_types, ptm_types  # noqa: E402
+from lmp_denoise.io.formats import read_frames  # noqa: E402
 from lmp_denoise.models import load_model  # noqa: E402
 
 DIAMOND = {"cd": 1, "hd": 4}

@@ -2,7 +2,7 @@
 
 Tersoff MD (benchmarks/sio2/snapshots.py) of alpha/beta quartz and alpha/beta cristobalite at 600, 1000,
 1500 and 2000 K and of liquid silica at 4000 K. Per snapshot: the share of atoms given the
-expected polymorph label (lmp_denoise.labels, the model's own templates) on the raw snapshot,
+expected polymorph label (lmp_denoise.infer.labels, the model's own templates) on the raw snapshot,
 after 1 and 8 denoising steps, and on the 1 ps time average and the energy minimum; for the liquid
 the share labelled "other". Bond geometry: Si-O bond lengths (< 2.0 A) and O-Si-O / Si-O-Si
 angles, raw vs denoised vs time-averaged. Writes docs/sio2.md and docs/figures/sio2_*.png.
@@ -22,10 +22,10 @@ from ase import Atoms
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from snapshots import LIQUID, POLYMORPHS, TEMPERATURES, all_frames  # noqa: E402
 
-from lmp_denoise.denoise import Denoiser  # noqa: E402
-from lmp_denoise.labels import label_atoms  # noqa: E402
+from lmp_denoise.infer.denoise import Denoiser  # noqa: E402
+from lmp_denoise.infer.labels import label_atoms  # noqa: E402
 from lmp_denoise.models import load_model  # noqa: E402
-from lmp_denoise.neighbors import edges  # noqa: E402
+from lmp_denoise.nn.neighbors import edges  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPES = {1: "Si", 2: "O"}

@@ -4,7 +4,7 @@ Each polymorph keeps its space group: its free parameters (cell lengths and the 
 coordinates of Si and O) are varied from the measured structure to the minimum of the energy per
 atom (at zero pressure the enthalpy), evaluated with LAMMPS. A free relaxation would not do: beta
 quartz and beta cristobalite are saddle points at 0 K and fall into their alpha forms. Prints the
-parameters that lmp_denoise/lattices.py holds for the model 'sio2' (TERSOFF_SILICA).
+parameters that lmp_denoise/data/lattices.py holds for the model 'sio2' (TERSOFF_SILICA).
 
     python benchmarks/sio2/relax.py
 """
@@ -18,8 +18,8 @@ import numpy as np
 from ase.io import write
 from scipy.optimize import minimize
 
-from lmp_denoise.lattices import SILICA_SITES, silica_cell
-from lmp_denoise.md import new_lammps, potential_dir
+from lmp_denoise.data.lattices import SILICA_SITES, silica_cell
+from lmp_denoise.data.md import new_lammps, potential_dir
 
 
 class Energy:

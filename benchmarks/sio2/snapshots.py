@@ -2,7 +2,7 @@
 wheel) at 600, 1000, 1500 and 2000 K, and of liquid silica, through benchmarks/cases/common.py:
 a snapshot, its 1 ps time average and its energy minimum, cached under benchmarks/out/cases.
 
-Crystals: ~600-800 atoms from lmp_denoise.lattices (the Tersoff 0 K geometry), zero-pressure NPH
+Crystals: ~600-800 atoms from lmp_denoise.data.lattices (the Tersoff 0 K geometry), zero-pressure NPH
 (every cell length, and for the hexagonal quartz cells the tilts too), CSVR thermostat, 1 fs
 steps, 8 ps equilibration. Liquid: beta-cristobalite
 melted at 6000 K for 10 ps and held at 4000 K, at the crystal's volume (fixed box).
@@ -19,8 +19,8 @@ from ase.io import write
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cases"))
 from common import Frames, simulate  # noqa: E402
 
-from lmp_denoise.lattices import SILICA, supercell  # noqa: E402
-from lmp_denoise.md import potential_dir  # noqa: E402
+from lmp_denoise.data.lattices import SILICA, supercell  # noqa: E402
+from lmp_denoise.data.md import potential_dir  # noqa: E402
 
 POLYMORPHS = ("alpha-quartz", "beta-quartz", "alpha-cristobalite", "beta-cristobalite")
 TEMPERATURES = (600, 1000, 1500, 2000)

@@ -1,1 +1,1 @@
-"""Where users look at their data: the OVITO modifier."""
+"""Where users meet other tools: the OVITO modifier and analysis, the LAMMPS plugin."""

@@ -25,9 +25,9 @@ from ovito.data import DataCollection, DataTable
 from ovito.pipeline import ModifierInterface
 from traits.api import Bool, Enum, Float, Int, Str
 
-from ..denoise import MAX_STEPS, Denoiser, IterationRecipe, parse_type_map
+from ..infer.denoise import MAX_STEPS, Denoiser, IterationRecipe, parse_type_map
+from ..infer.scale import StructureError
 from ..models import DEFAULT_MODEL, load_model
-from ..scale import StructureError
 
 
 class ScoreBasedDenoising(ModifierInterface):

@@ -1,10 +1,11 @@
-"""Pretrained model files shipped with the package, found by name."""
+"""Model files: the format (``modelfile``), the stability measurement every save records
+(``response``), and the pretrained files shipped with the package, found by name."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..modelfile import LoadedModel, ModelFileError, load
+from .modelfile import LoadedModel, ModelFileError, load
 
 MODEL_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = "fcc-bcc-hcp"

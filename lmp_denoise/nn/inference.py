@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..modelfile import LoadedModel
-from ..neighbors import Graph
+from ..models.modelfile import LoadedModel
 from .kernel import fused_kernel
+from .neighbors import Graph
 
 CHUNK_ATOMS = 8192
 

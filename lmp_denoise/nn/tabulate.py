@@ -12,7 +12,7 @@ import math
 import torch
 from e3nn import o3
 
-from ..modelfile import DEFAULT_INTERVALS
+from ..models.modelfile import DEFAULT_INTERVALS
 from .network import DenoiserNet
 from .tabulated import TabulatedNet
 

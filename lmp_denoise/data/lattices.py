@@ -123,7 +123,7 @@ def supercell(name: str, min_atoms: int = 400, volume_per_atom: float | None = N
 @cache
 def training_scale(name: str) -> float:
     """Length factor that makes the automatic scale read ``REFERENCE_VOLUME`` on ``name``."""
-    from .scale import volume_per_atom
+    from ..infer.scale import volume_per_atom
 
     atoms = supercell(name, 1000)
     return (REFERENCE_VOLUME / volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc)) ** (1.0 / 3.0)

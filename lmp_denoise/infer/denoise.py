@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from ase import Atoms
 
+from ..models import DEFAULT_MODEL, load_model
+from ..models.modelfile import PLAIN, IterationRecipe, LoadedModel
+from ..nn.inference import Evaluator
+from ..nn.neighbors import build_graph
 from .labels import Labels, label_atoms
-from .modelfile import PLAIN, IterationRecipe, LoadedModel
-from .models import DEFAULT_MODEL, load_model
-from .neighbors import build_graph
-from .nn.inference import Evaluator
 from .scale import StructureError, close_packed_distance, nearest_distances, volume_per_atom
 
 SKIN = 0.25  # neighbour candidates reach (1 + SKIN) x cutoff; rebuilt once an atom moved half the difference
@@ -216,7 +216,7 @@ def classify(
     recipe: IterationRecipe | None = None,
 ) -> Classification:
     """Denoise ``atoms`` (``steps`` may be 0: the raw positions), then label each atom with one of
-    the model's training structures or "other" (lmp_denoise/labels.py)."""
+    the model's training structures or "other" (lmp_denoise/infer/labels.py)."""
     if not 0 <= steps <= MAX_STEPS:
         raise StructureError(f"steps must be 0 (the raw positions) to {MAX_STEPS}, not {steps}")
     model = load_model(model) if isinstance(model, str) else model

@@ -18,14 +18,16 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from ..errors import DenoiseError
+
 DISPLACEMENT_COLUMN = "denoise_disp"
 STRUCTURE_COLUMN = "structure"  # label (name in extended XYZ, index into the model's label names in dumps)
-SCORE_COLUMN = "structure_score"  # the label's template score (lmp_denoise/labels.py)
+SCORE_COLUMN = "structure_score"  # the label's template score (lmp_denoise/infer/labels.py)
 _CARTESIAN = (("x", "y", "z"), ("xu", "yu", "zu"))
 _SCALED = (("xs", "ys", "zs"), ("xsu", "ysu", "zsu"))
 
 
-class SnapshotError(ValueError):
+class SnapshotError(DenoiseError, ValueError):
     """An input file that cannot be read; the message names the file and the problem."""
 
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .denoise import DEFAULTS, DenoiseResult, Settings, classify, denoise
-from .io import (
+from ..io.formats import (
     DISPLACEMENT_COLUMN,
     SCORE_COLUMN,
     STRUCTURE_COLUMN,
@@ -24,8 +23,9 @@ from .io import (
     write_dump_frame,
     write_extxyz,
 )
+from ..models.modelfile import LoadedModel
+from .denoise import DEFAULTS, DenoiseResult, Settings, classify, denoise
 from .labels import Labels
-from .modelfile import LoadedModel
 from .scale import StructureError
 
 
@@ -202,8 +202,8 @@ def compress_files(
     progress: bool = True,
 ) -> int:
     """Denoise every frame of ``sources`` (in order) into one compressed trajectory; returns frames."""
-    from .compression import Encoder, file_header
-    from .io import read_frames
+    from ..io.compression import Encoder, file_header
+    from ..io.formats import read_frames
 
     for source in sources:
         if source.resolve() == target.resolve():
@@ -237,7 +237,7 @@ def decompress_file(source: Path, target: Path, kind: str, salvage: bool = False
     """Write the frames of a compressed trajectory as a LAMMPS text dump or extended XYZ.
 
     Returns (frames, damage message or None); a damaged file is an error unless ``salvage``."""
-    from .compression import read
+    from ..io.compression import read
 
     damage: list[str] = []
     frames = 0

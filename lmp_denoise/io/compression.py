@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DenoiseError
+
 MAGIC = b"LMPDNZ\x00\x01"
 FORMAT_VERSION = 1
 RECORD = b"FRAM"
@@ -49,7 +51,7 @@ _RECORD = struct.Struct("<4sII")
 XZ_PRESET = 6
 
 
-class CompressedFileError(ValueError):
+class CompressedFileError(DenoiseError, ValueError):
     """A file that is not, or no longer, a readable compressed trajectory; says what to do."""
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .lattices import SPECIES, training_cell
+from ..data.lattices import SPECIES, training_cell
+from ..nn.inference import Evaluator
+from ..nn.neighbors import build_graph
 from .modelfile import LoadedModel
-from .neighbors import build_graph
-from .nn.inference import Evaluator
 
 POWER_ITERATIONS = 40
 PROBE = 1e-3  # finite-difference displacement, model units (A at the reference volume)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .neighbors import edges
+from ..nn.neighbors import edges
 
 OTHER = "other"
 THRESHOLD = 0.06  # largest score that still counts as the template's structure
@@ -96,7 +96,7 @@ class LabelSet:
             "threshold": self.threshold,
             "reach": self.reach,
             "neighbour_species": self.neighbour_species,
-            "descriptor": "k nearest distances sorted per species + their sorted pair distances (lmp_denoise/labels.py)",
+            "descriptor": "k nearest distances sorted per species + their sorted pair distances (lmp_denoise/infer/labels.py)",
             "templates": [t.as_dict() for t in self.templates],
         }
 
@@ -192,7 +192,7 @@ def build_labels(
     if unknown:
         raise ValueError(f"label neighbour species {unknown} are not among the model's species {species}")
     allowed = [species.index(n) for n in neighbours]
-    from .lattices import SPECIES, training_cell
+    from ..data.lattices import SPECIES, training_cell
 
     sites = []  # (label, centre species, Neighbourhoods, atom)
     for label, name in enumerate(structures):

@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .labels import THRESHOLD, build_labels
-from .lattices import REFERENCE_VOLUME, species_of
-from .modelfile import save
-from .nn.network import DenoiserNet, ModelConfig
-from .noise import NoisyLattices
+from ..data.lattices import REFERENCE_VOLUME, species_of
+from ..data.noise import NoisyLattices
+from ..infer.labels import THRESHOLD, build_labels
+from ..models.modelfile import save
+from ..nn.network import DenoiserNet, ModelConfig
 
 
 @dataclass
@@ -31,8 +31,9 @@ class TrainSettings:
     device: str = "cpu"
     sigma_fraction: float = 0.125
     jitter: float = 0.03
-    open_fraction: float = 0.5  # structures with free surfaces or voids (noise.py)
-    strain: float = 0.02  # largest component of the random homogeneous strain (noise.py)
+    open_fraction: float = 0.5  # structures with free surfaces or voids (data/noise.py)
+    amorphous_fraction: float = 0.0  # amorphous packings (data/amorphous.py)
+    strain: float = 0.02  # largest component of the random homogeneous strain (data/noise.py)
     loss_floor: float = 0.5  # noise level, x sigma_max, below which the loss weight stops growing
     label_neighbours: list[str] | None = None  # species the structure labels look at (None: all)
     label_threshold: float = THRESHOLD  # largest template score of a labelled atom
@@ -45,7 +46,7 @@ class TrainSettings:
 
 
 def loss_fn(model: torch.nn.Module, batch, device: str) -> torch.Tensor:
-    """Squared error of the predicted noise per atom, weighted by noise level (see noise.py)."""
+    """Squared error of the predicted noise per atom, weighted by noise level (see data/noise.py)."""
     predicted = model(batch.edge_vectors.to(device), batch.edge_index.to(device), batch.species.to(device))
     return ((predicted - batch.target.to(device)).pow(2).sum(dim=1) * batch.weight.to(device)).mean()
 
@@ -71,6 +72,7 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
         settings.jitter,
         seed=settings.seed,
         open_fraction=settings.open_fraction,
+        amorphous_fraction=settings.amorphous_fraction,
         strain=settings.strain,
         loss_floor=settings.loss_floor,
     )
@@ -138,8 +140,9 @@ def _metadata(settings: TrainSettings, history: list[float]) -> dict:
         "sigma_fraction": settings.sigma_fraction,
         "density_jitter": settings.jitter,
         "open_fraction": settings.open_fraction,
+        "amorphous_fraction": settings.amorphous_fraction,
         "strain": settings.strain,
-        "loss": f"noise MSE weighted 1 / (sigma^2 + ({settings.loss_floor} sigma_max)^2) (lmp_denoise/noise.py)",
+        "loss": f"noise MSE weighted 1 / (sigma^2 + ({settings.loss_floor} sigma_max)^2) (lmp_denoise/data/noise.py)",
         "config": config.as_dict(),
         "training": {
             "steps": len(history),

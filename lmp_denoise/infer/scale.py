@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .neighbors import pair_distances
+from ..errors import DenoiseError
+from ..nn.neighbors import pair_distances
 
 PAIR_CHUNK = 1 << 20
 
@@ -43,7 +44,7 @@ class ScaleRecipe:
 RECIPE = ScaleRecipe(dense_fraction=0.85, gas_spread=0.3)  # written into new model files; runtimes read it back from the file
 
 
-class StructureError(ValueError):
+class StructureError(DenoiseError, ValueError):
     """Positions that cannot be denoised; the message says why."""
 
 

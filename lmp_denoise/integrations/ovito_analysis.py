@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from ase import Atoms
 
+from ..errors import DenoiseError
+
 #: Class names accepted by ``--expect``, with OVITO's type numbers for each classifier.
 CLASSES = {
     "liquid": {"a-CNA": 0, "PTM": 0},
@@ -22,7 +24,7 @@ CLASSES = {
 }
 
 
-class MissingExtraError(RuntimeError):
+class MissingExtraError(DenoiseError, RuntimeError):
     """An optional dependency is not installed; the message says how to install it."""
 
 

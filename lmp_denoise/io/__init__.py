@@ -1,0 +1,1 @@
+"""Snapshot files: text formats (LAMMPS dump, extended XYZ) and the compressed .ldz trajectories."""

@@ -1,0 +1,1 @@
+"""Training: the denoising score-matching loop with resumable checkpoints."""
