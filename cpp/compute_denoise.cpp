@@ -57,7 +57,7 @@ namespace Scale = LAMMPS_NS::DenoiseScale;
 
 static constexpr double DEFAULT_MARGIN = 2.0;    // A at the reference volume
 static constexpr int MAX_STEPS = 1000;            // as lmp_denoise.infer.denoise.MAX_STEPS
-static constexpr double MAX_STEPSIZE = 3.0;       // as lmp_denoise.infer.denoise.MAX_STEPSIZE
+static constexpr double MAX_STEPSIZE = 3.0;       // as lmp_denoise.models.modelfile.MAX_STEPSIZE
 // as lmp_denoise.infer.denoise.SCALE_RANGE: a factor outside means a wrong 'scale D', not an unusual system
 static constexpr double SCALE_RANGE[2] = {0.2, 5.0};
 // the box volume per atom can undershoot the dense part's (surfaces in a tight open box, thermal

@@ -190,9 +190,10 @@ def denoise(
     recipe: IterationRecipe | None = None,
 ) -> DenoiseResult:
     """Up to ``steps`` iterations of r <- r - g(r), from the second on in the heavy-ball form of
-    ``recipe`` (default: the model file's); stop once the largest move is below ``tol`` (A)."""
-    if not 1 <= steps <= MAX_STEPS:
-        raise StructureError(f"steps must be 1 to {MAX_STEPS} (moves stop changing after a few tens), not {steps}")
+    ``recipe`` (default: the model file's); stop once the largest move is below ``tol`` (A).
+    ``steps`` 0 checks the input and measures its scale but moves nothing."""
+    if not 0 <= steps <= MAX_STEPS:
+        raise StructureError(f"steps must be 0 (the raw positions) to {MAX_STEPS} (moves stop changing after tens), not {steps}")
     run = Denoiser(atoms, model, scale, types, movable, recipe)
     while run.iterations < steps:
         if run.step() < tol:
@@ -206,26 +207,13 @@ class Classification:
     labels: Labels
 
 
-def classify(
-    atoms: Atoms,
-    model: LoadedModel | str = DEFAULT_MODEL,
-    steps: int = 8,
-    tol: float = 0.0,
-    scale: str | float = "auto",
-    types: dict[int, int | str] | None = None,
-    recipe: IterationRecipe | None = None,
-) -> Classification:
-    """Denoise ``atoms`` (``steps`` may be 0: the raw positions), then label each atom with one of
-    the model's training structures or "other" (lmp_denoise/infer/labels.py)."""
-    if not 0 <= steps <= MAX_STEPS:
-        raise StructureError(f"steps must be 0 (the raw positions) to {MAX_STEPS}, not {steps}")
+def classify(atoms: Atoms, model: LoadedModel | str = DEFAULT_MODEL, steps: int = 8, **options) -> Classification:
+    """Denoise ``atoms`` (``steps`` 0: label the raw positions; ``options``: the other keyword
+    arguments of ``denoise``), then label each atom with one of the model's training structures or
+    "other" (lmp_denoise/infer/labels.py)."""
     model = load_model(model) if isinstance(model, str) else model
     labels = model.labels  # before the work: a model without labels is an error
-    result = (
-        Denoiser(atoms, model, scale, types).result()
-        if steps == 0
-        else denoise(atoms, model, steps, tol, scale, types, recipe=recipe)
-    )
-    species = species_indices(atoms, model, types)
+    result = denoise(atoms, model, steps, **options)
+    species = species_indices(atoms, model, options.get("types"))
     out = result.atoms
     return Classification(result, label_atoms(out.positions, out.cell.array, out.pbc, species, result.scale, labels))
