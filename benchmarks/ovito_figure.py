@@ -9,6 +9,7 @@ OVITO's renderers need a Vulkan loader, also headless: apt install libvulkan1 me
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from pathlib import Path
 
@@ -44,6 +45,7 @@ def render(path: Path, denoised: bool, image: Path) -> float:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     atoms, _ = snapshot("Cu", 0.9, repeat=(8, 8, 8), vacancy=True, seed=3)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "hot.xyz"
