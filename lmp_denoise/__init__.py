@@ -1,6 +1,6 @@
 """lmp-denoise: score-based denoising of atomistic snapshots (Hsu et al., npj Comput Mater 2024).
 
-The package's rooms follow the data: ``data`` (lattices, amorphous packings, noisy copies, MD
+The package's rooms follow the data: ``data`` (lattices, noisy copies, MD
 snapshots) -> ``train`` -> ``nn`` (the network and its fused kernel) -> ``models`` (the model
 file, the one contract with the LAMMPS compute and OVITO, and the shipped models) -> ``infer``
 (scale, iteration, labels) -> ``io`` (snapshot formats, .ldz) and ``integrations`` (OVITO,

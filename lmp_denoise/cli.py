@@ -30,9 +30,8 @@ def _train(args: argparse.Namespace) -> int:
             raise UserError(f"--{name} must be at least 1, not {getattr(args, name)}")
     if not (args.lr > 0 and args.cutoff > 0 and 0 < args.sigma_fraction < 1 and 0 <= args.jitter < 0.5):
         raise UserError("--lr and --cutoff must be > 0, --sigma-fraction in (0, 1), --jitter in [0, 0.5)")
-    for name in ("open_fraction", "amorphous_fraction"):
-        if not 0 <= getattr(args, name) <= 1:
-            raise UserError(f"--{name.replace('_', '-')} must be in [0, 1], not {getattr(args, name)}")
+    if not 0 <= args.open_fraction <= 1:
+        raise UserError(f"--open-fraction must be in [0, 1], not {args.open_fraction}")
     if not args.loss_floor > 0:
         raise UserError(f"--loss-floor must be > 0, not {args.loss_floor}")
     if not 0 <= args.strain < 0.2:
@@ -64,7 +63,6 @@ def _train(args: argparse.Namespace) -> int:
         sigma_fraction=args.sigma_fraction,
         jitter=args.jitter,
         open_fraction=args.open_fraction,
-        amorphous_fraction=args.amorphous_fraction,
         strain=args.strain,
         loss_floor=args.loss_floor,
         label_neighbours=_label_neighbours(args, species_of(structures)),
@@ -373,13 +371,6 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.5,
         help="share of training structures with free surfaces or voids: clusters, slabs (default: %(default)s)",
-    )
-    train.add_argument(
-        "--amorphous-fraction",
-        type=float,
-        default=0.0,
-        help="share of training structures that are amorphous packings (minimised liquid metals, "
-        "made with LAMMPS at the start, ~30 s): glasses become fixed points (default: %(default)s)",
     )
     train.add_argument(
         "--strain",

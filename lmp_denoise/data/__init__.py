@@ -1,1 +1,1 @@
-"""Training data: reference lattices, amorphous packings, noisy copies, and MD snapshots to test on."""
+"""Training data: reference lattices, noisy copies, and MD snapshots to test on."""

@@ -12,10 +12,6 @@ a spherical cluster, a thick disc whose two flat faces have a random or low-inde
 noise, so an atom with missing neighbours learns that it is not displaced: the network does not
 pull surfaces into the vacuum.
 
-A fraction ``amorphous_fraction`` of the structures are amorphous packings (energy-minimised
-liquid metals, ``amorphous.py``, species 0) with the same noise as target: disordered
-surroundings become fixed points too, so that iterations stop moving a glass's atoms.
-
 Each atom's loss is weighted 1 / (sigma^2 + (f sigma_max)^2), normalised to a mean of 1 over the
 noise levels: errors at small noise, where the iteration ends, count more than with plain squared
 errors (where they would hardly count); the floor f (0.5) keeps large noise, which one step
@@ -30,17 +26,13 @@ import numpy as np
 import torch
 from ase import Atoms
 
-from ..infer.scale import close_packed_distance
 from ..nn.neighbors import edges
-from .amorphous import inherent_structures
-from .lattices import REFERENCE_VOLUME, SPECIES, nearest_neighbour_distance, species_of, training_cell
+from .lattices import SPECIES, nearest_neighbour_distance, species_of, training_cell
 
 #: Shares of cluster, slab and void among the open structures.
 OPEN_SHARES = {"cluster": 0.3, "slab": 0.5, "void": 0.2}
 #: Low-index face normals in the conventional cell's frame (signs and permutations drawn at random).
 LOW_INDEX = ((1, 0, 0), (1, 1, 0), (1, 1, 1))
-#: The name an amorphous training structure goes by (its atoms' structure index: one past the lattices).
-AMORPHOUS = "amorphous"
 
 
 @dataclass
@@ -52,7 +44,7 @@ class Batch:
     species: torch.Tensor
     target: torch.Tensor
     weight: torch.Tensor  # per atom
-    structure: torch.Tensor  # per atom: index of its structure in NoisyLattices.structures (amorphous: its length)
+    structure: torch.Tensor  # per atom: index of its structure in NoisyLattices.structures
 
 
 def noise_weight(sigma: float, sigma_max: float, f: float) -> float:
@@ -75,7 +67,6 @@ class NoisyLattices:
         open_fraction: float = 0.0,
         strain: float = 0.0,
         loss_floor: float = 0.5,
-        amorphous_fraction: float = 0.0,
     ) -> None:
         self.structures = list(structures)
         self.cutoff = cutoff
@@ -83,13 +74,11 @@ class NoisyLattices:
         self.open_fraction = open_fraction
         self.strain = strain
         self.loss_floor = loss_floor
-        self.amorphous_fraction = amorphous_fraction
         self.species = species_of(self.structures)
         self.units = {name: self._tagged(name, 1) for name in self.structures}  # conventional cells
         self.cells = {name: self._tagged(name, min_atoms) for name in self.structures}
         self.spacing = {n: nearest_neighbour_distance(self.units[n]) for n in self.structures}
         self.sigma_max = {n: sigma_fraction * self.spacing[n] for n in self.structures}
-        self.sigma_max[AMORPHOUS] = sigma_fraction * close_packed_distance(REFERENCE_VOLUME)
         self.rng = np.random.default_rng(seed)
 
     def _tagged(self, name: str, min_atoms: int) -> Atoms:
@@ -105,9 +94,6 @@ class NoisyLattices:
 
     def structure(self, name: str, geometry: str) -> Atoms:
         """The ideal atoms of one training structure (species in the tags)."""
-        if name == AMORPHOUS:
-            packings = inherent_structures()
-            return packings[self.rng.integers(len(packings))]
         if geometry == "bulk":
             return self.cells[name]
         d = self.spacing[name]
@@ -160,18 +146,9 @@ class NoisyLattices:
         index, vectors = edges(positions, atoms.cell.array @ deform, atoms.pbc, self.cutoff)
         return index, vectors, atoms.get_tags(), noise, noise_weight(sigma, self.sigma_max[name] * stretch, self.loss_floor)
 
-    def names(self, num_structures: int) -> list[str]:
-        """The structures of one batch: lattices, and amorphous packings at ``amorphous_fraction``."""
-        names = [str(n) for n in self.rng.choice(self.structures, size=num_structures)]
-        if self.amorphous_fraction:
-            draws = self.rng.uniform(size=num_structures)
-            names = [AMORPHOUS if u < self.amorphous_fraction else n for n, u in zip(names, draws, strict=True)]
-        return names
-
     def batch(self, num_structures: int, dtype: torch.dtype = torch.float32) -> Batch:
-        names = self.names(num_structures)
-        indices = {name: i for i, name in enumerate([*self.structures, AMORPHOUS])}
-        parts = [self.sample(name, "bulk" if name == AMORPHOUS else self.geometry()) for name in names]
+        names = self.rng.choice(self.structures, size=num_structures)
+        parts = [self.sample(name, self.geometry()) for name in names]
         offsets = np.cumsum([0] + [len(p[2]) for p in parts[:-1]])
         return Batch(
             edge_vectors=torch.from_numpy(np.concatenate([p[1] for p in parts])).to(dtype),
@@ -180,6 +157,6 @@ class NoisyLattices:
             target=torch.from_numpy(np.concatenate([p[3] for p in parts])).to(dtype),
             weight=torch.from_numpy(np.concatenate([np.full(len(p[2]), p[4]) for p in parts])).to(dtype),
             structure=torch.from_numpy(
-                np.concatenate([np.full(len(p[2]), indices[n]) for n, p in zip(names, parts, strict=True)])
+                np.concatenate([np.full(len(p[2]), self.structures.index(n)) for n, p in zip(names, parts, strict=True)])
             ),
         )

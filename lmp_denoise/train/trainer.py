@@ -32,7 +32,6 @@ class TrainSettings:
     sigma_fraction: float = 0.125
     jitter: float = 0.03
     open_fraction: float = 0.5  # structures with free surfaces or voids (data/noise.py)
-    amorphous_fraction: float = 0.0  # amorphous packings (data/amorphous.py)
     strain: float = 0.02  # largest component of the random homogeneous strain (data/noise.py)
     loss_floor: float = 0.5  # noise level, x sigma_max, below which the loss weight stops growing
     label_neighbours: list[str] | None = None  # species the structure labels look at (None: all)
@@ -72,7 +71,6 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
         settings.jitter,
         seed=settings.seed,
         open_fraction=settings.open_fraction,
-        amorphous_fraction=settings.amorphous_fraction,
         strain=settings.strain,
         loss_floor=settings.loss_floor,
     )
@@ -140,7 +138,6 @@ def _metadata(settings: TrainSettings, history: list[float]) -> dict:
         "sigma_fraction": settings.sigma_fraction,
         "density_jitter": settings.jitter,
         "open_fraction": settings.open_fraction,
-        "amorphous_fraction": settings.amorphous_fraction,
         "strain": settings.strain,
         "loss": f"noise MSE weighted 1 / (sigma^2 + ({settings.loss_floor} sigma_max)^2) (lmp_denoise/data/noise.py)",
         "config": config.as_dict(),
