@@ -19,6 +19,7 @@ from lmp_denoise.data.lattices import (
     training_cell,
 )
 from lmp_denoise.data.noise import NoisyLattices
+from lmp_denoise.infer import scale
 from lmp_denoise.infer.scale import ScaleRecipe, StructureError, occupied_volume_per_atom, volume_per_atom
 
 COORDINATION = {"fcc": 12, "bcc": 8, "hcp": 12, "sc": 6, "cd": 4, "hd": 4, "rocksalt": 6}
@@ -115,6 +116,24 @@ def test_auto_volume_ignores_vacuum():
     slab.set_cell(cell, scale_atoms=False)
     slab.positions += np.random.default_rng(1).normal(0, 0.1, slab.positions.shape)
     assert volume_per_atom(slab.positions, slab.cell.array, slab.pbc) == pytest.approx(REFERENCE_VOLUME, rel=0.03)
+
+
+@pytest.mark.parametrize("periodic", [(True, True, True), (True, True, False)])
+def test_density_counts_slab_by_slab_are_the_counts_of_the_whole(monkeypatch, periodic):
+    """Large systems count neighbours slab by slab (bounded memory): the same counts, in a skewed
+    box with atoms outside it and with a vacuum axis."""
+    atoms = supercell("bcc", 6000)
+    cell = atoms.cell.array.copy()
+    cell[2, 0], cell[1, 0] = 0.3 * cell[2, 2], 0.2 * cell[1, 1]
+    atoms.set_cell(cell, scale_atoms=True)
+    rng = np.random.default_rng(5)
+    atoms.positions += rng.normal(0, 0.15, atoms.positions.shape) + rng.integers(-2, 3, (len(atoms), 1)) * cell[0]
+    atoms.pbc = periodic
+    args = (atoms.positions, atoms.cell.array, atoms.pbc, 1.8 * 2.5, 0.8 * 2.5)
+    whole = scale.neighbour_counts(*args)
+    monkeypatch.setattr(scale, "SLAB_ATOMS", 1000)
+    assert len(list(scale._slabs(atoms.positions, atoms.cell.array, atoms.pbc, 2.6 * 2.5))) >= 3
+    assert np.abs(scale.neighbour_counts(*args) - whole).max() < 1e-9
 
 
 @pytest.mark.parametrize("radius, tolerance", [(8.0, 0.12), (12.0, 0.03)])  # 4% and 1% in length

@@ -159,6 +159,7 @@ class Denoiser:
         """One iteration; returns the largest move (input units)."""
         cell = self.atoms.cell.array
         if self.graph is None or not self.graph.still_valid(self.positions, self.cutoff):
+            self.graph = None  # freed before its successor is built: one graph in memory at a time
             self.graph = build_graph(self.positions, cell, self.atoms.pbc, self.cutoff * (1.0 + SKIN))
         move = self.evaluator.predict(self.positions, cell, self.graph, self.species, self.factor)
         if not np.all(np.isfinite(move)):

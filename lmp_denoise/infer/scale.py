@@ -21,6 +21,7 @@ from ..errors import DenoiseError
 from ..nn.neighbors import pair_distances
 
 PAIR_CHUNK = 1 << 20
+SLAB_ATOMS = 1 << 16  # density counts of larger systems are taken slab by slab (see neighbour_counts)
 
 
 @dataclass(frozen=True)
@@ -146,14 +147,67 @@ def volume_per_atom(
     median nearest-neighbour distance, if already known)."""
     d = nearest_distances(positions, cell, pbc, recipe)[0] if distance is None else distance
     radius, width = recipe.sphere_radius * d, recipe.smoothing * d
-    pairs = pair_distances(positions, cell, pbc, radius + width)
+    count = neighbour_counts(positions, cell, pbc, radius, width)
+    return float(window_volume(radius, width) / dense_median(count, recipe))
+
+
+def neighbour_counts(positions: np.ndarray, cell: np.ndarray, pbc, radius: float, width: float) -> np.ndarray:
+    """1 + each atom's neighbours weighted by ``window(r, radius, width)``.
+
+    The pairs within radius + width number ~50 an atom in a metal; so that they are never all held
+    at once, a large periodic system is cut into slabs across its tallest periodic axis, and each
+    slab's atoms count their neighbours among the slab and a margin of radius + width on either
+    side (periodic images made explicit): the same sums, in another order.
+    """
     count = np.ones(len(positions))
+    for home, members, box in _slabs(positions, cell, pbc, radius + width):
+        count[home] += _window_sums(members, box, pbc, radius, width)[: len(home)]
+    return count
+
+
+def _window_sums(positions: np.ndarray, cell: np.ndarray, pbc, radius: float, width: float) -> np.ndarray:
+    pairs = pair_distances(positions, cell, pbc, radius + width)
+    sums = np.zeros(len(positions))
     for start in range(0, len(pairs.distance), PAIR_CHUNK):  # bounded temporaries, whatever the size
         part = slice(start, start + PAIR_CHUNK)
         weights = window(pairs.distance[part], radius, width)
-        count += np.bincount(pairs.i[part], weights, minlength=len(positions))
-        count += np.bincount(pairs.j[part], weights, minlength=len(positions))
-    return float(window_volume(radius, width) / dense_median(count, recipe))
+        sums += np.bincount(pairs.i[part], weights, minlength=len(positions))
+        sums += np.bincount(pairs.j[part], weights, minlength=len(positions))
+    return sums
+
+
+def _slabs(positions: np.ndarray, cell: np.ndarray, pbc, reach: float):
+    """(home atoms, their positions then the margin's, a cell) for each slab; one slab, the whole
+    system, when it is small, has no box or is too thin for slabs twice ``reach`` thick. A slab's
+    cell stays periodic (cell lists are fastest so) but is long enough along the cut axis that no
+    atom meets another's image there."""
+    n, periodic = len(positions), np.asarray(pbc, bool)
+    volume = abs(float(np.linalg.det(cell)))
+    heights = volume / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1) if volume > 1e-9 else np.zeros(3)
+    axis = int(np.argmax(np.where(periodic, heights, 0.0)))
+    slabs = min(-(-n // SLAB_ATOMS), int(heights[axis] // (2.0 * reach))) if periodic[axis] else 1
+    if slabs < 2:
+        yield np.arange(n), positions, cell
+        return
+    fraction = (positions @ np.linalg.inv(cell))[:, axis]
+    wrapped = np.floor(fraction)
+    fraction -= wrapped
+    inside = positions - wrapped[:, None] * cell[axis]  # every atom in the box along the axis
+    margin = reach / heights[axis]
+    box = np.array(cell, dtype=float)
+    box[axis] *= 1.0 / slabs + 3.0 * margin + 1e-6  # content spans 1 / slabs + 2 margins, plus one reach
+    for k in range(slabs):
+        low, high = k / slabs, (k + 1) / slabs
+        home = np.flatnonzero((fraction >= low) & (fraction < high))
+        parts = [inside[home]]
+        for shift, pick in (
+            (0.0, (fraction >= low - margin) & (fraction < low)),
+            (0.0, (fraction >= high) & (fraction < high + margin)),
+            (-1.0, fraction >= 1.0 + low - margin),  # images across the box's faces
+            (1.0, fraction < high + margin - 1.0),
+        ):
+            parts.append(inside[pick] + shift * cell[axis])
+        yield home, np.concatenate(parts), box
 
 
 def quantile(values: np.ndarray, q: float) -> float:

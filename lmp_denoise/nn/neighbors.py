@@ -94,7 +94,7 @@ def build_graph(positions: np.ndarray, cell: np.ndarray, pbc, reach: float) -> G
     order = np.argsort(i, kind="stable")
     offsets = np.zeros(len(positions) + 1, dtype=np.int64)
     np.cumsum(np.bincount(i, minlength=len(positions)), out=offsets[1:])
-    neighbours = j[order].astype(np.int64)
+    neighbours = j[order].view(np.int64)  # vesin's uint64, reinterpreted: indices < 2^63, no second copy
     compact = np.empty((len(order), 3), dtype=np.int8)
     for k in range(3):
         compact[:, k] = shifts[order, k]
