@@ -70,6 +70,20 @@ def test_multiframe_gz_dump_round_trip(hot_dump, model, tmp_path):
         assert moved.mean() > 0.05
 
 
+def test_dump_text_columns_survive_denoising_ascii_or_not(hot_dump, tmp_path):
+    """Tokens are held as bytes while a frame is denoised; a non-ASCII column falls back to str."""
+    (frame, _) = list(read_dump(hot_dump))
+    labels = np.array(["Cu", "Å"] * (len(frame.tokens) // 2) + ["Cu"] * (len(frame.tokens) % 2), dtype=object)
+    lines = frame.header + ["ITEM: ATOMS " + " ".join([*frame.columns, "label"])]
+    lines += [" ".join([*row.astype(str), label]) for row, label in zip(frame.tokens, labels, strict=True)]
+    source, out = tmp_path / "labelled.dump", tmp_path / "clean.dump"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cli("denoise", str(source), "-o", str(out), "--steps", "1", "-q")
+    (after,) = list(read_dump(out))
+    assert list(after.tokens[:, after.columns.index("label")]) == list(labels)
+    assert np.array_equal(after.tokens[:, 0].astype(int), frame.tokens[:, 0].astype(int))
+
+
 def test_extxyz_round_trip(model, tmp_path):
     frames = []
     for seed in (1, 2):

@@ -18,6 +18,7 @@ from ..io.formats import (
     STRUCTURE_COLUMN,
     atomic_output,
     detect_format,
+    open_snapshot,
     read_dump,
     read_extxyz,
     write_dump_frame,
@@ -57,7 +58,7 @@ def denoise_file(
     pieces: list[tuple[int, int, int]] = []  # (frame, offset, length) in this rank's part file
     frames, error = 0, None
     try:
-        with open(part, "w") if size > 1 else atomic_output(target) as handle:
+        with open_snapshot(part, "wt", compressed=False) if size > 1 else atomic_output(target) as handle:
             mine = None if size == 1 else (lambda index: index % size == rank)
             reader = read_dump(source, mine) if kind == "lammps-dump" else read_extxyz(source)
             log = FrameLog(source.name, progress and rank == 0)

@@ -31,8 +31,12 @@ class SnapshotError(DenoiseError, ValueError):
     """An input file that cannot be read; the message names the file and the problem."""
 
 
-def _open(path: Path, mode: str = "rt"):
-    return gzip.open(path, mode) if path.suffix == ".gz" else open(path, mode)
+def open_snapshot(path: Path, mode: str = "rt", compressed: bool | None = None):
+    """gzip for .gz (or as ``compressed`` says); text as UTF-8 whatever the locale, and bytes that
+    are not UTF-8 pass through unchanged."""
+    text = {} if "b" in mode else {"encoding": "utf-8", "errors": "surrogateescape"}
+    gz = path.suffix == ".gz" if compressed is None else compressed
+    return gzip.open(path, mode, **text) if gz else open(path, mode, **text)
 
 
 def detect_format(path: str | Path) -> str:
@@ -40,7 +44,7 @@ def detect_format(path: str | Path) -> str:
     if not path.is_file():
         raise SnapshotError(f"{path}: no such file")
     try:
-        with _open(path) as handle:
+        with open_snapshot(path) as handle:
             first = handle.readline()
     except (OSError, UnicodeDecodeError, EOFError) as err:
         raise SnapshotError(f"{path}: cannot be read ({err})") from None
@@ -57,7 +61,7 @@ class DumpFrame:
 
     header: list[str]  # lines up to, not including, 'ITEM: ATOMS ...'
     columns: list[str]
-    tokens: np.ndarray  # (N, ncols) str
+    tokens: np.ndarray  # (N, ncols) bytes as read (ASCII, ~5x smaller than str objects), str once rewritten
     bounds: np.ndarray  # (3, 2) or (3, 3) box bounds rows as in the file
     boundary: list[str]
 
@@ -112,7 +116,7 @@ class DumpFrame:
         origin, cell = self.box()
         index, scaled = self._position_columns()
         values = np.linalg.solve(cell.T, (positions - origin).T).T if scaled else positions
-        tokens = self.tokens.copy().astype(object)
+        tokens = self.tokens.astype(str).astype(object)
         for k, column in enumerate(index):
             tokens[:, column] = [f"{v:.10g}" for v in values[:, k]]
         columns = self.columns.copy()
@@ -128,7 +132,8 @@ class DumpFrame:
     def write(self, handle) -> None:
         handle.writelines(line + "\n" for line in self.header)
         handle.write("ITEM: ATOMS " + " ".join(self.columns) + "\n")
-        handle.writelines(" ".join(row) + "\n" for row in self.tokens)
+        rows = self.tokens if self.tokens.dtype == object else self.tokens.astype(str)
+        handle.writelines(" ".join(row) + "\n" for row in rows)
 
 
 def _token(value) -> str:
@@ -139,7 +144,7 @@ def read_dump(path: str | Path, wanted: Callable[[int], bool] | None = None) -> 
     """Frames of a LAMMPS text dump, one at a time; frames ``wanted(index)`` rejects are skipped
     unparsed and come as None (MPI ranks that share a trajectory)."""
     path = Path(path)
-    with _open(path) as handle:
+    with open_snapshot(path) as handle:
         lines = _numbered(handle, path)
         index = 0
         for number, line in lines:
@@ -196,7 +201,10 @@ def _read_frame(first: str, number: int, lines, path: Path, parse: bool = True) 
     table = [take("the atom lines").split() for _ in range(natoms)]
     if any(len(row) != len(columns) for row in table):
         raise SnapshotError(f"{path}: frame at line {number} has atom lines with a wrong number of columns")
-    tokens = np.array(table, dtype=object).reshape(natoms, len(columns))
+    try:
+        tokens = np.array(table, dtype=bytes).reshape(natoms, len(columns))
+    except UnicodeEncodeError:  # a column of non-ASCII text: kept as str objects
+        tokens = np.array(table, dtype=object).reshape(natoms, len(columns))
     return DumpFrame(header, columns, tokens, bounds, boundary or ["pp"] * 3)
 
 
@@ -218,7 +226,7 @@ def atomic_output(path: str | Path, mode: str = "wt"):
     os.close(fd)
     tmp = Path(tmp)
     try:
-        with gzip.open(tmp, mode) if path.suffix == ".gz" else open(tmp, mode) as handle:
+        with open_snapshot(tmp, mode, compressed=path.suffix == ".gz") as handle:
             yield handle
         os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
