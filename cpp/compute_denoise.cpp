@@ -321,7 +321,10 @@ double ComputeDenoise::occupied_volume_per_atom() const
     extent[k] = (all_hi[k] - all_lo[k]) * h;
     height[k] = periodic[k] ? h : std::numeric_limits<double>::infinity();
   }
+  // from the largest extent down to the one positive fixed point (from 0, atoms in a plane or on
+  // a line across a non-periodic axis would stop at the spurious fixed point 0)
   double a = 0.0;
+  for (int k = 0; k < 3; ++k) a = std::max(a, std::min(extent[k], height[k]));
   for (int it = 0; it < 10000; ++it) {    // converges geometrically; a bound, not a setting
     double product = 1.0;
     for (int k = 0; k < 3; ++k) product *= std::min(extent[k] + a, height[k]);

@@ -43,6 +43,10 @@ def make_inputs(folder: Path) -> None:
     (folder / "truncated.dump").write_text("\n".join(lines[:-20]) + "\n")
     (folder / "letters.dump").write_text(text.replace(lines[12], "13 1 abc 0.5 0.5", 1))
     (folder / "badbox.dump").write_text(text.replace(lines[5], "0 xyz", 1))
+    (folder / "inverted.dump").write_text(text.replace(lines[6], "5 -5", 1))  # y hi below y lo
+    point = hot()
+    point.positions[:] = point.positions[0]
+    write(folder / "point.xyz", point, format="extxyz")
     (folder / "nocolumns.dump").write_text(text.replace("ITEM: ATOMS id type x y z", "ITEM: ATOMS id type a b c"))
     (folder / "ragged.dump").write_text(text.replace(lines[12], lines[12] + " 7", 1))
     (folder / "empty.dump").write_text("")
@@ -107,6 +111,8 @@ CASES = [
     (D + ["truncated.dump", "-o", "o.dump"], "truncated frame"),
     (D + ["letters.dump", "-o", "o.dump"], "non-numeric id, type or position values"),
     (D + ["badbox.dump", "-o", "o.dump"], "bad box bounds"),
+    (D + ["inverted.dump", "-o", "o.dump"], "inverted.dump, frame 1: timestep 0: the box bounds give no box"),
+    (D + ["point.xyz", "-o", "o.xyz"], "all atoms sit at one point"),
     (D + ["nocolumns.dump", "-o", "o.dump"], "no position columns"),
     (D + ["ragged.dump", "-o", "o.dump"], "wrong number of columns"),
     (D + ["empty.dump", "-o", "o.dump"], "empty"),

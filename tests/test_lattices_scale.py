@@ -159,6 +159,16 @@ def test_occupied_volume_is_the_box_for_a_crystal_and_not_the_box_for_a_cluster(
     assert occupied_volume_per_atom(cluster.positions, cluster.cell.array, cluster.pbc) < 3 * REFERENCE_VOLUME
 
 
+def test_occupied_volume_of_a_monolayer_is_its_area_per_atom_times_its_spacing():
+    """A flat layer across a non-periodic axis: one spacing thick (iterating from 0 stopped at 0)."""
+    layer = supercell("sc", 1000)
+    layer = layer[np.abs(layer.positions[:, 2]) < 1e-6]
+    layer.pbc = (True, True, False)
+    area = np.linalg.norm(np.cross(layer.cell.array[0], layer.cell.array[1])) / len(layer)
+    volume = occupied_volume_per_atom(layer.positions, layer.cell.array, layer.pbc)
+    assert volume == pytest.approx(area**1.5, rel=1e-9)
+
+
 def test_overlapping_and_nan_atoms_are_refused():
     atoms = supercell("fcc", 100)
     doubled = np.vstack([atoms.positions, atoms.positions[:1] + 0.01])

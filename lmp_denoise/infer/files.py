@@ -16,6 +16,7 @@ from ..io.formats import (
     DISPLACEMENT_COLUMN,
     SCORE_COLUMN,
     STRUCTURE_COLUMN,
+    SnapshotError,
     atomic_output,
     detect_format,
     open_snapshot,
@@ -136,14 +137,14 @@ def _frames_only(source: Path, model: LoadedModel, settings: Settings, progress:
 
 def _denoise_frame(frame, kind: str, model: LoadedModel, settings: Settings, with_labels: bool, where: str):
     """(DenoiseResult, Labels or None) of one frame; errors name the frame."""
-    atoms = frame.to_atoms() if kind == "lammps-dump" else frame
     try:
+        atoms = frame.to_atoms() if kind == "lammps-dump" else frame
         if with_labels:
             found = classify(atoms, model, **settings.kwargs())
             return found.result, found.labels
         return denoise(atoms, model, **settings.kwargs()), None
-    except StructureError as err:
-        raise StructureError(f"{where}: {err}") from None
+    except (StructureError, SnapshotError) as err:
+        raise type(err)(f"{where}: {err}") from None
 
 
 def _write_frame(handle, frame, kind: str, result: DenoiseResult, labels: Labels | None) -> None:

@@ -71,7 +71,7 @@ def occupied_volume_per_atom(positions: np.ndarray, cell: np.ndarray, pbc) -> fl
     """Volume per atom of the space the atoms occupy, whatever vacuum the box holds.
 
     Along each cell axis the atoms' extent plus one spacing a (at most the box height on periodic
-    axes), with a = (volume per atom)^(1/3) found by fixed-point iteration from 0: a crystal that
+    axes), with a = (volume per atom)^(1/3) found by fixed-point iteration: a crystal that
     fills a periodic box gives exactly the box volume per atom; a cluster or a slab in vacuum the
     volume around its atoms, not the box's (the same rule as cpp/compute_denoise.cpp).
     """
@@ -82,7 +82,9 @@ def occupied_volume_per_atom(positions: np.ndarray, cell: np.ndarray, pbc) -> fl
         height = volume / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
         extent = np.ptp(positions @ np.linalg.inv(cell), axis=0) * height
         height = np.where(np.asarray(pbc, bool), height, np.inf)
-    a = 0.0
+    # from the largest extent down to the one positive fixed point (from 0, atoms in a plane or on
+    # a line across a non-periodic axis would stop at the spurious fixed point 0)
+    a = float(np.minimum(extent, height).max())
     for _ in range(10000):  # converges geometrically; a bound, not a setting
         following = (float(np.prod(np.minimum(extent + a, height))) / len(positions)) ** (1.0 / 3.0)
         if abs(following - a) <= 1e-13 * following:
@@ -96,7 +98,10 @@ def first_search_radius(positions: np.ndarray, cell: np.ndarray, pbc, recipe: Sc
 
     Atoms with no neighbour inside are left out.
     """
-    return recipe.first_search * occupied_volume_per_atom(positions, cell, pbc) ** (1.0 / 3.0)
+    radius = recipe.first_search * occupied_volume_per_atom(positions, cell, pbc) ** (1.0 / 3.0)
+    if not (np.isfinite(radius) and radius > 0.0):
+        raise StructureError("all atoms sit at one point (or the box has no volume): nothing to denoise; check the input")
+    return radius
 
 
 def check_positions(positions: np.ndarray) -> None:

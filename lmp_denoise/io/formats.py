@@ -95,6 +95,8 @@ class DumpFrame:
 
     def to_atoms(self) -> Atoms:
         origin, cell = self.box()
+        if not (np.linalg.det(cell) > 0 and (self.bounds.shape[1] == 4 or np.all(np.diag(cell) > 0))):
+            raise SnapshotError(f"timestep {self.header[1]}: the box bounds give no box (a hi below its lo, or zero volume)")
         index, scaled = self._position_columns()
         try:
             values = self.tokens[:, index].astype(np.float64)
