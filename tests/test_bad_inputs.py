@@ -111,6 +111,7 @@ CASES = [
     (D + ["truncated.dump", "-o", "o.dump"], "truncated frame"),
     (D + ["letters.dump", "-o", "o.dump"], "non-numeric id, type or position values"),
     (D + ["badbox.dump", "-o", "o.dump"], "bad box bounds"),
+    (D + ["ok.dump", "-o", "o.xyz"], "the output keeps the input's format (a LAMMPS text dump), but its name says extended XYZ"),
     (D + ["inverted.dump", "-o", "o.dump"], "inverted.dump, frame 1: timestep 0: the box bounds give no box"),
     (D + ["point.xyz", "-o", "o.xyz"], "all atoms sit at one point"),
     (D + ["nocolumns.dump", "-o", "o.dump"], "no position columns"),

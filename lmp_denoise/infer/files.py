@@ -18,6 +18,7 @@ from ..io.formats import (
     STRUCTURE_COLUMN,
     SnapshotError,
     atomic_output,
+    check_output_name,
     detect_format,
     open_snapshot,
     read_dump,
@@ -55,6 +56,7 @@ def denoise_file(
         raise StructureError(f"{target}: the output would overwrite the input; choose another name")
     rank, size = (comm.rank, comm.size) if comm is not None else (0, 1)
     kind = detect_format(source)
+    check_output_name(target, kind)
     part = target.parent / f".{target.name}.rank{rank}.part"
     pieces: list[tuple[int, int, int]] = []  # (frame, offset, length) in this rank's part file
     frames, error = 0, None

@@ -39,6 +39,22 @@ def open_snapshot(path: Path, mode: str = "rt", compressed: bool | None = None):
     return gzip.open(path, mode, **text) if gz else open(path, mode, **text)
 
 
+#: file name endings that name a format (a .gz after them is allowed)
+SUFFIXES = {"lammps-dump": (".dump", ".lammpstrj"), "extxyz": (".xyz", ".extxyz")}
+NAMES = {"lammps-dump": "a LAMMPS text dump", "extxyz": "extended XYZ"}
+
+
+def check_output_name(target: str | Path, kind: str) -> None:
+    """Outputs keep their input's format: a name that promises another format is an error."""
+    name = Path(target).name.removesuffix(".gz")
+    named = [k for k, endings in SUFFIXES.items() if name.endswith(endings)]
+    if named and named[0] != kind:
+        raise SnapshotError(
+            f"{target}: the output keeps the input's format ({NAMES[kind]}), but its name says {NAMES[named[0]]}; "
+            f"name it *{SUFFIXES[kind][0]}"
+        )
+
+
 def detect_format(path: str | Path) -> str:
     path = Path(path)
     if not path.is_file():
