@@ -248,8 +248,6 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _momentum_hint(model) -> str:
-    from .models.modelfile import IterationRecipe
-
     if model.largest_response is None:
         return " (momentum: needs 'lmp-denoise upgrade')"
     hint = IterationRecipe.suggested(model.largest_response)

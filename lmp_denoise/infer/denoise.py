@@ -15,11 +15,9 @@ from ase import Atoms
 from ..models import DEFAULT_MODEL, load_model
 from ..models.modelfile import PLAIN, IterationRecipe, LoadedModel
 from ..nn.inference import Evaluator
-from ..nn.neighbors import build_graph
+from ..nn.neighbors import SKIN, build_graph
 from .labels import Labels, label_atoms
 from .scale import StructureError, close_packed_distance, nearest_distances, volume_per_atom
-
-SKIN = 0.25  # neighbour candidates reach (1 + SKIN) x cutoff; rebuilt once an atom moved half the difference
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import torch
 
 from ..data.lattices import SPECIES, training_cell
 from ..nn.inference import Evaluator
-from ..nn.neighbors import build_graph
+from ..nn.neighbors import SKIN, build_graph
 from .modelfile import LoadedModel
 
 POWER_ITERATIONS = 40
@@ -34,7 +34,7 @@ def _response(evaluator: Evaluator, model: LoadedModel, name: str, rng: np.rando
     atoms = training_cell(name, MIN_ATOMS)
     species = torch.tensor([model.species.index(SPECIES[name][t]) for t in atoms.get_tags()], dtype=torch.long)
     start, cell, pbc = atoms.positions, atoms.cell.array, atoms.pbc
-    graph = build_graph(start, cell, pbc, 1.25 * model.cutoff)  # probes move atoms by ~1e-3: one graph serves
+    graph = build_graph(start, cell, pbc, (1.0 + SKIN) * model.cutoff)  # probes move atoms ~1e-3: one graph serves
     at_rest = evaluator.predict(start, cell, graph, species, 1.0)
     vector, value = rng.normal(size=start.shape), 0.0
     for _ in range(POWER_ITERATIONS):

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from vesin import NeighborList
 
+SKIN = 0.25  # graph candidates reach (1 + SKIN) x cutoff; a graph is rebuilt once an atom moved half the difference
+
 
 def _search(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float, quantities: str) -> list[np.ndarray]:
     search = NeighborList(cutoff=cutoff, full_list=True)
