@@ -106,7 +106,7 @@ static std::pair<int, int> node_local(MPI_Comm world)
 ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
     Compute(lmp, narg, arg), max_steps(0), tol(0.0), stepsize(1.0), momentum(0.0), user_recipe(false),
     user_distance(0.0), margin(DEFAULT_MARGIN), device("cpu"), with_labels(false), pairs(nullptr),
-    list_cutoff(0.0), density_cutoff(0.0), scale(1.0), warned_moves(false), comm_features(false), nmax(0),
+    list_cutoff(0.0), density_cutoff(0.0), scale(1.0), warned_moves(false), forward(Forward::POSITIONS), nmax(0),
     xd(nullptr), output(nullptr), stats{0.0, 0.0, 0.0, 0.0}
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "compute denoise", error);
@@ -585,9 +585,9 @@ void ComputeDenoise::evaluate_network()
     model->layer(k, features, edge_vectors, edge_offsets, edge_neighbours, nlocal, updated);
     std::copy(updated.begin(), updated.end(), features.begin());
     if (k + 1 < model->info().num_layers) {
-      comm_features = true;
+      forward = Forward::FEATURES;
       comm->forward_comm(this);
-      comm_features = false;
+      forward = Forward::POSITIONS;
     }
   }
   model->readout(features, nlocal, prediction);
@@ -628,17 +628,21 @@ double ComputeDenoise::move_atoms(double factor, bool first)
 
 /* ----------------------------------------------------------------------
    label and score of each owned atom from its neighbours' denoised positions (ghosts are current
-   after the last forward communication), in model units
+   after the last forward communication), in model units; then atoms of an inheriting species
+   left "other" take the label of their best-matched first-shell neighbour, whose labels ghosts
+   bring from their owners
 ------------------------------------------------------------------------- */
 
 void ComputeDenoise::label_atoms(double factor)
 {
   const auto &labels = model->info().labels;
+  const int nlocal = atom->nlocal;
   const double reach = labels.reach / factor;
-  const size_t width = labels.max_k();
-  std::vector<int> row(atom->nlocal, -1);
+  const size_t width = labels.width();
+  std::vector<int> row(nlocal, -1);
   for (int ii = 0; ii < pairs->inum; ++ii) row[pairs->ilist[ii]] = ii;
-  DenoiseModel::parallel(atom->nlocal, [&](int64_t begin, int64_t end) {
+  std::vector<std::vector<int>> donors(nlocal);
+  DenoiseModel::parallel(nlocal, [&](int64_t begin, int64_t end) {
     std::vector<DenoiseLabels::Neighbour> near;
     for (int64_t i = begin; i < end; ++i) {
       near.clear();
@@ -646,7 +650,7 @@ void ComputeDenoise::label_atoms(double factor)
         for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
           const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
           if (!labels.counts_as_neighbour(static_cast<int>(species[j]))) continue;
-          DenoiseLabels::Neighbour n{0.0, {}, static_cast<int>(species[j])};
+          DenoiseLabels::Neighbour n{0.0, {}, static_cast<int>(species[j]), j};
           double d2 = 0.0;
           for (int k = 0; k < 3; ++k) {
             n.vector[k] = xd[j][k] - xd[i][k];
@@ -665,8 +669,26 @@ void ComputeDenoise::label_atoms(double factor)
       const auto [label, score] = labels.classify(static_cast<int>(species[i]), near);
       output[i][4] = label;
       output[i][5] = score;
+      donors[i] = labels.donors(static_cast<int>(species[i]), label, near);
     }
   });
+  if (labels.inherit.empty()) return;
+  forward = Forward::LABELS;
+  comm->forward_comm(this);
+  forward = Forward::POSITIONS;
+  const double other = labels.other();
+  for (int i = 0; i < nlocal; ++i) {    // donors never inherit: their labels are final
+    if (donors[i].empty()) continue;
+    int best = donors[i].front();
+    bool labelled = true;
+    for (int j : donors[i]) {
+      labelled = labelled && output[j][4] != other;
+      if (output[j][5] < output[best][5]) best = j;
+    }
+    if (!labelled) continue;
+    output[i][4] = output[best][4];
+    output[i][5] = output[best][5];
+  }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -769,12 +791,19 @@ void ComputeDenoise::compute_vector()
 
 int ComputeDenoise::pack_forward_comm(int n, int *list_send, double *buf, int pbc_flag, int *pbc)
 {
-  if (comm_features) {    // node features are invariant under periodic shifts
+  int m = 0;
+  if (forward == Forward::FEATURES) {    // node features are invariant under periodic shifts
     const int F = model->info().feature_size;
-    int m = 0;
     for (int i = 0; i < n; ++i) {
       const float *row = features.data() + static_cast<size_t>(list_send[i]) * F;
       for (int f = 0; f < F; ++f) buf[m++] = row[f];
+    }
+    return m;
+  }
+  if (forward == Forward::LABELS) {
+    for (int i = 0; i < n; ++i) {
+      buf[m++] = output[list_send[i]][4];
+      buf[m++] = output[list_send[i]][5];
     }
     return m;
   }
@@ -788,7 +817,6 @@ int ComputeDenoise::pack_forward_comm(int n, int *list_send, double *buf, int pb
       dy += pbc[3] * domain->yz;
     }
   }
-  int m = 0;
   for (int i = 0; i < n; ++i) {
     const int j = list_send[i];
     buf[m++] = xd[j][0] + dx;
@@ -800,16 +828,22 @@ int ComputeDenoise::pack_forward_comm(int n, int *list_send, double *buf, int pb
 
 void ComputeDenoise::unpack_forward_comm(int n, int first, double *buf)
 {
-  if (comm_features) {
+  int m = 0;
+  if (forward == Forward::FEATURES) {
     const int F = model->info().feature_size;
-    int m = 0;
     for (int i = first; i < first + n; ++i) {
       float *row = features.data() + static_cast<size_t>(i) * F;
       for (int f = 0; f < F; ++f) row[f] = static_cast<float>(buf[m++]);
     }
     return;
   }
-  int m = 0;
+  if (forward == Forward::LABELS) {
+    for (int i = first; i < first + n; ++i) {
+      output[i][4] = buf[m++];
+      output[i][5] = buf[m++];
+    }
+    return;
+  }
   for (int i = first; i < first + n; ++i) {
     xd[i][0] = buf[m++];
     xd[i][1] = buf[m++];

@@ -54,7 +54,7 @@ class ComputeDenoise : public Compute {
   double density_cutoff;     // density sphere of the automatic scale (0 with 'scale D')
   double scale;              // factor applied to lengths before the model
   bool warned_moves;
-  bool comm_features;        // forward communication carries node features, not positions
+  enum class Forward { POSITIONS, FEATURES, LABELS } forward;    // what forward communication carries
 
   int nmax;
   double **xd;        // denoised positions of owned and ghost atoms

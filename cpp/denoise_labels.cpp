@@ -9,11 +9,31 @@
 
 using namespace LAMMPS_NS;
 
-int DenoiseLabels::max_k() const
+int DenoiseLabels::width() const
 {
   size_t k = 0;
   for (const auto &t : templates) k = std::max(k, t.radial.size());
+  for (const auto &rule : inherit) k = std::max(k, static_cast<size_t>(rule.count));
   return static_cast<int>(k);
+}
+
+const DenoiseLabels::Inherit *DenoiseLabels::inherit_rule(int species) const
+{
+  for (const auto &rule : inherit)
+    if (rule.species == species) return &rule;
+  return nullptr;
+}
+
+std::vector<int> DenoiseLabels::donors(int species, int label, const std::vector<Neighbour> &sorted) const
+{
+  const Inherit *rule = inherit_rule(species);
+  if (!rule || label != other() || (int) sorted.size() < rule->count) return {};
+  std::vector<int> out;
+  for (int n = 0; n < rule->count; ++n) {
+    if (sorted[n].distance > rule->within) return {};
+    out.push_back(sorted[n].atom);
+  }
+  return out;
 }
 
 bool DenoiseLabels::counts_as_neighbour(int species) const
@@ -49,7 +69,7 @@ void DenoiseLabels::describe(const std::vector<Neighbour> &sorted, size_t k, Des
 
 std::pair<int, double> DenoiseLabels::classify(int species, const std::vector<Neighbour> &sorted) const
 {
-  int label = static_cast<int>(names.size()) - 1;
+  int label = other();
   double best = 1.0;
   std::vector<Descriptor> seen;    // one per distinct k among this species' templates
   for (const auto &t : templates) {
@@ -72,6 +92,6 @@ std::pair<int, double> DenoiseLabels::classify(int species, const std::vector<Ne
       label = t.label;
     }
   }
-  if (best > threshold) label = static_cast<int>(names.size()) - 1;
+  if (best > threshold) label = other();
   return {label, best};
 }

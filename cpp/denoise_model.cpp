@@ -75,6 +75,14 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
       for (int s = 0; s < (int) info.species.size(); ++s) info.labels.neighbour_species.push_back(s);
       if (labels.contains("neighbour_species"))
         info.labels.neighbour_species = labels.at("neighbour_species").get<std::vector<int>>();
+      for (const auto &r : labels.value("inherit", json::array())) {    // absent before 0.6
+        DenoiseLabels::Inherit rule;
+        rule.species = r.at("species").get<int>();
+        rule.count = r.at("count").get<int>();
+        rule.within = r.at("within").get<double>();
+        if (rule.count < 1) throw std::runtime_error("a label inheritance rule has no neighbours");
+        info.labels.inherit.push_back(rule);
+      }
       for (const auto &t : labels.at("templates")) {
         DenoiseLabels::Template one;
         one.label = t.at("label").get<int>();

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,9 @@ BOND = 2.0  # A: Si-O bonds (1.6 A) vs the next Si-O distance (> 3 A)
 STATES = ["raw", "1 step", "8 steps", "1 ps average", "minimised"]
 
 
-def states(frames, model) -> dict[str, tuple[Atoms, object]]:
-    """Each state's atoms and labels (the denoiser's scale factor for all of them)."""
+def states(frames, model) -> tuple[dict[str, tuple[Atoms, object]], np.ndarray, float]:
+    """Each state's atoms and labels (the denoiser's scale factor for all of them), the model
+    species per atom and that factor."""
     run = Denoiser(frames.raw, model, types=TYPES)
     atoms = {"raw": frames.raw}
     while run.iterations < 8:
@@ -44,7 +46,8 @@ def states(frames, model) -> dict[str, tuple[Atoms, object]]:
     atoms["1 ps average"], atoms["minimised"] = frames.average, frames.minimum
     species = run.species.numpy()
     labels = model.labels
-    return {key: (a, label_atoms(a.positions, a.cell.array, a.pbc, species, run.factor, labels)) for key, a in atoms.items()}
+    found = {key: (a, label_atoms(a.positions, a.cell.array, a.pbc, species, run.factor, labels)) for key, a in atoms.items()}
+    return found, species, run.factor
 
 
 def geometry(atoms: Atoms) -> dict[str, np.ndarray]:
@@ -74,10 +77,16 @@ def main() -> None:
     args = parser.parse_args()
     model = load_model(args.model)
     frames = all_frames()
-    rows, spreads, example = [], [], None
+    rows, spreads, example, species_rows = [], [], None, []
+    alone = replace(model.labels, inherit=[])  # the templates alone: O atoms keep their own verdict
     for (name, temperature), f in frames.items():
-        found = states(f, model)
+        found, species, factor = states(f, model)
         want = "other" if name == "liquid" else name
+        moved, labels = found["8 steps"]
+        own = label_atoms(moved.positions, moved.cell.array, moved.pbc, species, factor, alone)
+        silicon, oxygen = species == 0, species == 1
+        picks = ((labels, silicon), (own, oxygen), (labels, oxygen))
+        species_rows.append((name, temperature, *(float(np.mean(x.name[m] == want)) for x, m in picks)))
         shares = {key: float(np.mean(labels.name == want)) for key, (_, labels) in found.items()}
         family = {key: float(np.mean([same_family(n, want) for n in labels.name])) for key, (_, labels) in found.items()}
         majority = {key: max(labels.fractions().items(), key=lambda kv: kv[1]) for key, (_, labels) in found.items()}
@@ -93,7 +102,7 @@ def main() -> None:
         )
         if name == "beta-cristobalite" and temperature == 1500:
             example = {key: geometry(a) for key, (a, _) in found.items() if key in ("raw", "8 steps", "1 ps average")}
-    write_report(rows, spreads, example, args.model)
+    write_report(rows, spreads, example, species_rows, args.model)
 
 
 def same_family(label: str, want: str) -> bool:
@@ -101,7 +110,7 @@ def same_family(label: str, want: str) -> bool:
     return label.split("-")[-1] == want.split("-")[-1]
 
 
-def write_report(rows, spreads, example, model: str) -> None:
+def write_report(rows, spreads, example, species_rows, model: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -148,6 +157,9 @@ def write_report(rows, spreads, example, model: str) -> None:
         cells = " | ".join(f"{100 * shares[k]:.1f} ({100 * family[k]:.1f})" for k in STATES)
         tops = " | ".join(f"{majority[k][0]} {100 * majority[k][1]:.0f}" for k in ("1 ps average", "8 steps"))
         lines.append(f"| {name} | {temperature:.0f} | {cells} | {tops} |")
+    species_lines = ["| started as | T (K) | Si | O: own templates | O: with inheritance |", "|---|---|---|---|---|"]
+    for name, temperature, *shares in species_rows:
+        species_lines.append(f"| {name} | {temperature:.0f} | " + " | ".join(f"{100 * v:.1f}" for v in shares) + " |")
     bond_lines = ["| structure | T (K) | Si-O std raw (A) | 8 steps (A) | reduction |", "|---|---|---|---|---|"]
     for name, temperature, raw, clean in spreads:
         bond_lines.append(f"| {name} | {temperature:.0f} | {raw:.4f} | {clean:.4f} | {raw / clean:.1f}x |")
@@ -157,6 +169,10 @@ def write_report(rows, spreads, example, model: str) -> None:
         f" {', '.join(map(str, TEMPERATURES))} K and liquid silica at {LIQUID} K; % of atoms given the structure"
         " the run started from (liquid: 'other'), in brackets of the same family (quartz or cristobalite, alpha or"
         " beta).\n\n" + "\n".join(lines) + "\n\n![labels](figures/sio2_labels.png)\n\n"
+        "Per species after 8 steps, % given the structure the run started from: Si atoms by their templates"
+        " (Si neighbours); O atoms by their own templates alone, and with inheritance (an O atom that its"
+        " templates leave 'other' takes the label of the better-matched of its two Si, lmp_denoise/infer/labels.py)."
+        "\n\n" + "\n".join(species_lines) + "\n\n"
         "Si-O bond length spread:\n\n" + "\n".join(bond_lines) + "\n\n![geometry](figures/sio2_geometry.png)\n"
     )
     (ROOT / "docs" / "sio2.md").write_text(text)

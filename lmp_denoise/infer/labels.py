@@ -17,7 +17,11 @@ the atom's species applies).
 
 Neighbours may be restricted to some species (``neighbour_species`` in the model file): silica is
 labelled through its Si network, whose shape tells the polymorphs apart, while the oxygens'
-positions swing with the tetrahedra's tilts at any temperature.
+positions swing with the tetrahedra's tilts at any temperature. An atom of a species that is not
+a neighbour species (O in silica) and that no template fits takes the label and score of the
+best-matched atom of its first shell (an O atom: of its two Si), if every one of them is within
+``within`` and carries a structure label (``inherit`` in the model file; the shell size and
+``within``, halfway to the second shell, come from the templates).
 
 ``k`` is chosen per template when the model file is written: the smallest complete shell count
 (a gap of at least ``GAP`` nearest-neighbour distances after the k-th neighbour) that tells the
@@ -81,6 +85,19 @@ class Template:
 
 
 @dataclass(frozen=True)
+class Inherit:
+    """Atoms of ``species`` that no template fits take the label and score of the best-matched of
+    their ``count`` nearest neighbours, if each is within ``within`` (model units) and labelled."""
+
+    species: int
+    count: int
+    within: float
+
+    def as_dict(self) -> dict:
+        return {"species": self.species, "count": self.count, "within": self.within}
+
+
+@dataclass(frozen=True)
 class LabelSet:
     """What the model file says about labels: names (structures, then "other"), templates, threshold."""
 
@@ -89,6 +106,7 @@ class LabelSet:
     threshold: float
     reach: float  # neighbours are searched this far (model units): the farthest template neighbour + room
     neighbour_species: list[int]  # model species whose atoms count as neighbours
+    inherit: list[Inherit]  # species labelled through their first shell when no template fits
 
     def as_dict(self) -> dict:
         return {
@@ -96,6 +114,7 @@ class LabelSet:
             "threshold": self.threshold,
             "reach": self.reach,
             "neighbour_species": self.neighbour_species,
+            "inherit": [rule.as_dict() for rule in self.inherit],
             "descriptor": "k nearest distances sorted per species + their sorted pair distances (lmp_denoise/infer/labels.py)",
             "templates": [t.as_dict() for t in self.templates],
         }
@@ -105,7 +124,12 @@ class LabelSet:
         templates = [Template.from_dict(t) for t in data["templates"]]
         every = sorted({s for t in templates for s in range(len(t.counts))})
         return LabelSet(
-            list(data["names"]), templates, float(data["threshold"]), float(data["reach"]), data.get("neighbour_species", every)
+            list(data["names"]),
+            templates,
+            float(data["threshold"]),
+            float(data["reach"]),
+            data.get("neighbour_species", every),
+            [Inherit(int(r["species"]), int(r["count"]), float(r["within"])) for r in data.get("inherit", [])],
         )
 
 
@@ -116,6 +140,7 @@ class Neighbourhoods:
     distance: np.ndarray  # (N, width)
     vectors: np.ndarray  # (N, width, 3)
     species: np.ndarray  # (N, width), -1 where padded
+    atom: np.ndarray  # (N, width) the neighbours' indices, -1 where padded
 
 
 def neighbourhoods(
@@ -132,11 +157,14 @@ def neighbourhoods(
     rank = np.arange(len(order)) - start[centre]
     keep = rank < width
     n = len(positions)
-    out = Neighbourhoods(np.full((n, width), np.inf), np.zeros((n, width, 3)), np.full((n, width), -1, dtype=np.int64))
+    out = Neighbourhoods(
+        np.full((n, width), np.inf), np.zeros((n, width, 3)), np.full((n, width), -1, dtype=np.int64), np.full((n, width), -1)
+    )
     rows, cols, picked = centre[keep], rank[keep], order[keep]
     out.distance[rows, cols] = distance[picked]
     out.vectors[rows, cols] = vectors[picked]
-    out.species[rows, cols] = species[index[1][picked]]
+    out.atom[rows, cols] = index[1][picked]
+    out.species[rows, cols] = species[out.atom[rows, cols]]
     return out
 
 
@@ -225,7 +253,24 @@ def build_labels(
                 break
         templates.append(best[0])
     reach = round(SEARCH * max(float(t.radial.max()) for t in templates), 6)
-    return LabelSet([*structures, OTHER], templates, threshold, reach, allowed)
+    inheriting = sorted({t.species for t in templates} - set(allowed))
+    inherit = [_inherit(s, [t for t in templates if t.species == s]) for s in inheriting]
+    return LabelSet([*structures, OTHER], templates, threshold, reach, allowed, inherit)
+
+
+def _inherit(species: int, templates: list[Template]) -> Inherit:
+    """The rule for a species that is not a label neighbour: its first shell (the neighbours before
+    the first gap of ``GAP`` d in every template) and a reach halfway to the second shell."""
+    shells = []
+    for t in templates:
+        d = np.sort(t.radial)
+        gaps = np.flatnonzero(np.diff(d) >= GAP * d[0])
+        shells.append(int(gaps[0]) + 1 if len(gaps) else len(d))
+    count = min(shells)
+    first = max(float(np.sort(t.radial)[count - 1]) for t in templates)
+    second = min(float(np.sort(t.radial)[count]) if len(t.radial) > count else np.inf for t in templates)
+    within = first * (1 + GAP) if not np.isfinite(second) else 0.5 * (first + second)
+    return Inherit(species, count, round(within, 6))
 
 
 @dataclass
@@ -247,7 +292,7 @@ class Labels:
 
 def label_atoms(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, factor: float, labels: LabelSet) -> Labels:
     """Labels of (denoised) positions; ``factor`` maps input lengths to model units."""
-    width = max(t.k for t in labels.templates)
+    width = max([t.k for t in labels.templates] + [rule.count for rule in labels.inherit])
     near = neighbourhoods(
         positions * factor, np.asarray(cell) * factor, pbc, species, labels.reach, width, labels.neighbour_species
     )
@@ -260,5 +305,14 @@ def label_atoms(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarra
         winner = np.argmin(scores, axis=0)  # the first of equal scores, as the compute
         best[atoms] = scores[winner, np.arange(len(atoms))]
         index[atoms] = np.array([t.label for t in templates])[winner]
-    index[best > labels.threshold] = len(labels.names) - 1
+    other = len(labels.names) - 1
+    index[best > labels.threshold] = other
+    for rule in labels.inherit:  # donors are label neighbours, never of an inheriting species
+        atoms = np.flatnonzero((species == rule.species) & (index == other))
+        donors = near.atom[atoms, : rule.count]
+        ok = (donors >= 0).all(axis=1) & (near.distance[atoms, : rule.count] <= rule.within).all(axis=1)
+        ok[ok] = (index[donors[ok]] != other).all(axis=1)
+        atoms, donors = atoms[ok], donors[ok]
+        chosen = donors[np.arange(len(atoms)), np.argmin(best[donors], axis=1)]  # the best-matched donor
+        index[atoms], best[atoms] = index[chosen], best[chosen]
     return Labels(index, best, labels.names)
