@@ -117,7 +117,13 @@ class LoadedModel:
             raise ModelFileError(
                 f"model '{self.path}' carries no structure labels; add them with 'lmp-denoise upgrade {self.path} -o NEW.pt'"
             )
-        return LabelSet.from_dict(self.metadata["labels"])
+        try:
+            return LabelSet.from_dict(self.metadata["labels"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelFileError(
+                f"model '{self.path}' has malformed structure labels ({type(err).__name__}: {err}); rebuild them with"
+                f" 'lmp-denoise upgrade {self.path} -o NEW.pt --label-threshold T'"
+            ) from None
 
     @property
     def iteration(self) -> IterationRecipe:
