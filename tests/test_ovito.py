@@ -13,6 +13,7 @@ from ovito.io import import_file
 from ovito.modifiers import ExpressionSelectionModifier
 
 from lmp_denoise.data.lattices import supercell
+from lmp_denoise.infer.denoise import classify
 from lmp_denoise.integrations.ovito_modifier import ScoreBasedDenoising
 
 
@@ -65,6 +66,20 @@ def test_only_selected_particles_move_and_tol_stops_early(hot_xyz):
     assert 0 < selected.sum() < len(selected)
     assert np.all(moved[~selected] == 0) and moved[selected].mean() > 0.1
     assert data.attributes["Denoising.iterations"] < 30 and data.attributes["Denoising.largest_move"] < 1e-3
+
+
+def test_labels_are_a_typed_property_equal_to_classify(hot_xyz):
+    pipeline = import_file(str(hot_xyz))
+    pipeline.modifiers.append(ScoreBasedDenoising(steps=8, labels=True))
+    data = pipeline.compute()
+    expected = classify(read(hot_xyz), "fcc-bcc-hcp", steps=8).labels
+    structure = data.particles["Denoising Structure"]
+    assert np.array_equal(np.asarray(structure), expected.index)
+    assert np.abs(np.asarray(data.particles["Denoising Score"]) - expected.score).max() < 1e-6
+    assert [(t.id, t.name) for t in structure.types] == list(enumerate(expected.names))
+    counts = {name: data.attributes[f"Denoising.counts.{name}"] for name in expected.names}
+    assert counts["hcp"] == (expected.name == "hcp").sum() > 0.99 * len(expected.index)
+    assert sum(counts.values()) == len(expected.index)
 
 
 def test_errors_reach_the_user_as_one_sentence(hot_xyz):

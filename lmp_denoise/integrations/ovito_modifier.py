@@ -7,7 +7,12 @@ It moves particles to their denoised positions and adds:
 * particle property ``Denoising Displacement`` (|r_denoised - r|, A);
 * attributes ``Denoising.iterations``, ``Denoising.largest_move`` (last iteration, A),
   ``Denoising.scale`` (factor applied to lengths before the model);
-* data table ``denoising-convergence``: the largest move of every iteration.
+* data table ``denoising-convergence``: the largest move of every iteration;
+* with ``labels`` on, the structure labels of the denoised positions (lmp_denoise/infer/labels.py,
+  the model's own training lattices): typed particle property ``Denoising Structure`` (type ids
+  in the model's label order, named after its structures and ``other``; colours as OVITO's PTM
+  for the structures it knows), property ``Denoising Score`` (template mismatch / nearest-neighbour
+  distance) and attributes ``Denoising.counts.NAME``, as PTM's ``...counts.FCC``.
 
 Particle types map to model species through ``types`` ('1:A,2:B'), as ``--types`` and the LAMMPS
 compute's ``types`` keyword do; multi-species models need it. ``momentum`` and ``stepsize`` are
@@ -21,11 +26,12 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms
-from ovito.data import DataCollection, DataTable
+from ovito.data import DataCollection, DataTable, ElementType
 from ovito.pipeline import ModifierInterface
 from traits.api import Bool, Enum, Float, Int, Str
 
 from ..infer.denoise import MAX_STEPS, Denoiser, IterationRecipe, parse_type_map
+from ..infer.labels import label_atoms
 from ..infer.scale import StructureError
 from ..models import DEFAULT_MODEL, load_model
 
@@ -43,6 +49,7 @@ class ScoreBasedDenoising(ModifierInterface):
     types = Str("", label="Type map, e.g. 1:A,2:B (multi-species models)")
     device = Enum("cpu", "cuda", label="Device")
     only_selected = Bool(False, label="Move only selected particles")
+    labels = Bool(False, label="Label structures (the model's training lattices)")
 
     def modify(self, data: DataCollection, *, frame: int, **kwargs: Any):
         if not 1 <= self.steps <= MAX_STEPS:
@@ -54,6 +61,7 @@ class ScoreBasedDenoising(ModifierInterface):
                 scale = float(scale)
             except ValueError:
                 raise StructureError(f"scale must be 'auto' or a distance in A, not '{self.scale}'") from None
+        names = model.labels.names if self.labels else None  # a model without labels fails before the work
         atoms = _to_atoms(data)
         movable = None
         if self.only_selected:
@@ -80,6 +88,38 @@ class ScoreBasedDenoising(ModifierInterface):
         )
         table.x = table.create_property("Iteration", data=np.arange(1, len(moves) + 1))
         table.y = table.create_property("Largest move", data=np.asarray(moves))
+        if names is not None:
+            moved = result.atoms
+            found = label_atoms(moved.positions, moved.cell.array, moved.pbc, run.species.numpy(), result.scale, model.labels)
+            structure = data.particles_.create_property("Denoising Structure", data=found.index.astype(np.int32))
+            for index, name in enumerate(names):
+                structure.types.append(ElementType(id=index, name=name, color=_colour(name, index)))
+            data.particles_.create_property("Denoising Score", data=found.score)
+            for name, count in zip(names, np.bincount(found.index, minlength=len(names)), strict=True):
+                data.attributes[f"Denoising.counts.{name}"] = int(count)
+
+
+PTM_NAMES = {  # label name -> OVITO PTM structure name
+    "other": "Other",
+    "fcc": "FCC",
+    "hcp": "HCP",
+    "bcc": "BCC",
+    "sc": "SC",
+    "cd": "Cubic diamond",
+    "hd": "Hexagonal diamond",
+}
+
+
+def _colour(name: str, index: int) -> tuple[float, float, float]:
+    """OVITO's PTM colour for a structure it knows, else one of matplotlib's tab10 colours."""
+    from ovito.modifiers import PolyhedralTemplateMatchingModifier
+
+    known = {t.name: tuple(float(c) for c in t.color) for t in PolyhedralTemplateMatchingModifier().structures}
+    if PTM_NAMES.get(name) in known:
+        return known[PTM_NAMES[name]]
+    tab10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    code = tab10[index % len(tab10)]
+    return tuple(int(code[k : k + 2], 16) / 255 for k in (1, 3, 5))
 
 
 def _to_atoms(data: DataCollection) -> Atoms:
