@@ -240,11 +240,22 @@ def _models(args: argparse.Namespace) -> int:
             f"\n  species: {', '.join(meta['species'])}\n  cutoff: {meta['cutoff']} A x {meta['num_layers']} layers"
             f" at {meta['reference_volume']:.3f} A^3/atom\n  trained: {training.get('steps')} steps,"
             f" final loss {training.get('final_loss', float('nan')):.3e}\n  command: {meta.get('command', '')}"
-            f"\n  labels: {', '.join(meta['labels']['names']) if 'labels' in meta else '(none)'}"
+            f"\n  labels: {_label_summary(model) if 'labels' in meta else '(none)'}"
             f"\n  iteration: stepsize {recipe.stepsize:g}, momentum {recipe.momentum:g}{_momentum_hint(model)}"
             + "".join(f"\n  then: {line}" for line in meta.get("upgrades", []))
         )
     return 0
+
+
+def _label_summary(model) -> str:
+    """Label names, and how they are found where not every species is a neighbour."""
+    labels, species = model.labels, model.species
+    text = f"{', '.join(labels.names)} (threshold {labels.threshold:g}"
+    if len(labels.neighbour_species) < len(species):
+        text += f"; through {', '.join(species[s] for s in labels.neighbour_species)} neighbours"
+    for rule in labels.inherit:
+        text += f"; {species[rule.species]} left 'other' inherits from its {rule.count} nearest"
+    return text + ")"
 
 
 def _momentum_hint(model) -> str:

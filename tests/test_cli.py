@@ -108,6 +108,7 @@ def test_extxyz_round_trip(model, tmp_path):
 def test_models_lists_the_shipped_model():
     out = cli("models").stdout
     assert "fcc-bcc-hcp" in out and "command: lmp-denoise train" in out
+    assert "through Si neighbours; O left 'other' inherits from its 2 nearest" in out  # how sio2 labels
 
 
 def test_help_reads_like_a_manual():
