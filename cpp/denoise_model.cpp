@@ -80,7 +80,8 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
         rule.species = r.at("species").get<int>();
         rule.count = r.at("count").get<int>();
         rule.within = r.at("within").get<double>();
-        if (rule.count < 1) throw std::runtime_error("a label inheritance rule has no neighbours");
+        if (rule.count < 1 || !(rule.within > 0.0))
+          throw std::runtime_error("a label inheritance rule needs neighbours and a reach");
         info.labels.inherit.push_back(rule);
       }
       for (const auto &t : labels.at("templates")) {

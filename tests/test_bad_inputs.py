@@ -76,8 +76,9 @@ def make_inputs(folder: Path) -> None:
     torch.jit.save(module, str(folder / "v7.pt"), _extra_files={METADATA_NAME: json.dumps({**meta, "format_version": 7})})
     lean = {k: v for k, v in meta.items() if k != "cutoff"}
     torch.jit.save(module, str(folder / "nocutoff.pt"), _extra_files={METADATA_NAME: json.dumps(lean)})
-    mangled = {**meta, "labels": {**meta["labels"], "inherit": [{"species": 0}]}}
-    torch.jit.save(module, str(folder / "badlabels.pt"), _extra_files={METADATA_NAME: json.dumps(mangled)})
+    for name, rule in (("badlabels", {"species": 0}), ("nodonors", {"species": 0, "count": 0, "within": 1.0})):
+        mangled = {**meta, "labels": {**meta["labels"], "inherit": [rule]}}
+        torch.jit.save(module, str(folder / f"{name}.pt"), _extra_files={METADATA_NAME: json.dumps(mangled)})
     (folder / "foreign.ldz").write_text("not a trajectory\n")
     header = b"LMPDNZ\x00\x01" + (1).to_bytes(4, "little") + bytes(4)
     (folder / "cut.ldz").write_bytes(header + b"FRAM" + (500).to_bytes(4, "little") + bytes(4) + b"xz")
@@ -111,6 +112,7 @@ CASES = [
     (D + ["ok.dump", "-o", "o.dump", "--model", "v7.pt"], "format version 7"),
     (D + ["ok.dump", "-o", "o.dump", "--model", "nocutoff.pt"], "metadata lacks ['cutoff']"),
     (["classify", "ok.dump", "--model", "badlabels.pt"], "has malformed structure labels (KeyError: 'count')"),
+    (["classify", "ok.dump", "--model", "nodonors.pt"], "a label inheritance rule needs neighbours and a reach"),
     (D + ["truncated.dump", "-o", "o.dump"], "truncated frame"),
     (D + ["letters.dump", "-o", "o.dump"], "non-numeric id, type or position values"),
     (D + ["badbox.dump", "-o", "o.dump"], "bad box bounds"),

@@ -109,6 +109,18 @@ def test_bad_iteration_recipe_in_the_model_file(lmp, tmp_path):
         denoise(supercell("fcc", 100), path)
 
 
+@pytest.mark.parametrize(
+    "rule, message",
+    [({"species": 0}, "key 'count' not found"), ({"species": 0, "count": 0, "within": 1.0}, "needs neighbours and a reach")],
+)
+def test_bad_label_inheritance_in_the_model_file(lmp, tmp_path, rule, message):
+    extra = {METADATA_NAME: ""}
+    torch.jit.load(str(resolve("fcc-bcc-hcp")), _extra_files=extra)
+    labels = {**json.loads(extra[METADATA_NAME])["labels"], "inherit": [rule]}
+    path = model_file_with(tmp_path, labels=labels)
+    assert message in failure(lmp, f"compute dn all denoise {path} 8 labels yes")
+
+
 def test_momentum_needs_the_measured_response(lmp, tmp_path):
     path = model_file_with(tmp_path, iteration={"stepsize": 1.0, "momentum": 0.0})
     message = failure(lmp, f"compute dn all denoise {path} 8 momentum 0.3 stepsize 1.4")

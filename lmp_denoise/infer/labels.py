@@ -93,6 +93,10 @@ class Inherit:
     count: int
     within: float
 
+    def __post_init__(self) -> None:
+        if self.count < 1 or not self.within > 0:
+            raise ValueError(f"a label inheritance rule needs neighbours and a reach, not {self.as_dict()}")
+
     def as_dict(self) -> dict:
         return {"species": self.species, "count": self.count, "within": self.within}
 
