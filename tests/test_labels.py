@@ -41,7 +41,11 @@ pair_coeff * *
 compute dn all denoise fcc-bcc-hcp 8 labels yes
 dump d all custom 1 dump.out id type x y z c_dn[1] c_dn[2] c_dn[3] c_dn[5] c_dn[6]
 dump_modify d format float %.12g
+variable fcc atom "c_dn[5] == 0"
+compute nfcc all reduce sum v_fcc
+thermo_style custom step c_nfcc
 run 0
+print "fcc atoms: $(c_nfcc)"
 """
 
 
@@ -79,7 +83,7 @@ def test_random_atoms_are_other_and_crystal_keeps_its_label(tmp_path):
 
 @pytest.mark.parametrize("ranks", [1, 3])
 def test_compute_labels_equal_python_labels(ranks, tmp_path):
-    run_lammps(MIXED, tmp_path, ranks)
+    printed = run_lammps(MIXED, tmp_path, ranks).stdout
     frame = next(read_dump(tmp_path / "dump.out"))
     atoms = frame.to_atoms()
     table = frame.tokens[:, [frame.columns.index(f"c_dn[{k}]") for k in (1, 2, 3, 5, 6)]].astype(float)
@@ -88,6 +92,7 @@ def test_compute_labels_equal_python_labels(ranks, tmp_path):
     assert np.array_equal(python.labels.index, table[:, 3].astype(int))
     assert np.abs(python.labels.score - table[:, 4]).max() < 1e-5
     assert 0.05 < python.labels.fractions()["other"] < 0.2
+    assert f"fcc atoms: {(python.labels.name == 'fcc').sum()}" in printed  # the README's thermo recipe
 
 
 # hot beta-cristobalite (Tersoff MD, 1 ps at 1500 K): O atoms whose own templates fail take their Si's labels
