@@ -10,11 +10,11 @@ import pytest
 from ase.io import read, write
 from conftest import BIN
 from ovito.io import import_file
-from ovito.modifiers import ExpressionSelectionModifier
+from ovito.modifiers import ExpressionSelectionModifier, PolyhedralTemplateMatchingModifier
 
 from lmp_denoise.data.lattices import supercell
 from lmp_denoise.infer.denoise import classify
-from lmp_denoise.integrations.ovito_modifier import ScoreBasedDenoising
+from lmp_denoise.integrations.ovito_modifier import PTM_NAMES, ScoreBasedDenoising
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,9 @@ def test_labels_are_a_typed_property_equal_to_classify(hot_xyz):
     assert np.array_equal(np.asarray(structure), expected.index)
     assert np.abs(np.asarray(data.particles["Denoising Score"]) - expected.score).max() < 1e-6
     assert [(t.id, t.name) for t in structure.types] == list(enumerate(expected.names))
+    ptm = {t.name: tuple(t.color) for t in PolyhedralTemplateMatchingModifier().structures}
+    assert [tuple(t.color) for t in structure.types] == [ptm["FCC"], ptm["BCC"], ptm["HCP"], ptm["Other"]]
+    assert set(PTM_NAMES.values()) <= set(ptm)  # every label name mapped to PTM's is one OVITO knows
     counts = {name: data.attributes[f"Denoising.counts.{name}"] for name in expected.names}
     assert counts["hcp"] == (expected.name == "hcp").sum() > 0.99 * len(expected.index)
     assert sum(counts.values()) == len(expected.index)

@@ -104,7 +104,7 @@ PTM_NAMES = {  # label name -> OVITO PTM structure name
     "fcc": "FCC",
     "hcp": "HCP",
     "bcc": "BCC",
-    "sc": "SC",
+    "sc": "Simple cubic",
     "cd": "Cubic diamond",
     "hd": "Hexagonal diamond",
 }
