@@ -54,7 +54,8 @@ def test_upgrade_sets_a_converging_recipe_and_refuses_a_diverging_one(model, tmp
     assert upgraded.iteration == IterationRecipe(1.4, 0.3)
     assert upgraded.largest_response == pytest.approx(model.largest_response, rel=1e-3), "measured again on writing"
     assert upgraded.metadata["upgrades"][-1].endswith("--momentum 0.3 --stepsize 1.4")
-    assert "suggested --momentum 0.3 --stepsize 1.4" in cli("models").stdout
+    hint = IterationRecipe.suggested(model.largest_response)
+    assert f"suggested --momentum {hint.momentum:g} --stepsize {hint.stepsize:g}" in cli("models").stdout
     bad = tmp_path / "bad.pt"
     result = cli("upgrade", str(resolve("fcc-bcc-hcp")), "-o", str(bad), "--momentum", "0.1", "--stepsize", "2.5", check=False)
     assert result.returncode == 2 and "would not converge" in result.stderr and not bad.exists()

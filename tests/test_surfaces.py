@@ -35,10 +35,10 @@ def test_surface_layers_are_not_pushed_outward(slab, model):
             dz = run.positions[:, 2] - atoms.positions[:, 2]
             outward = np.where(layer < layer.max() / 2, -1.0, 1.0)
             profiles[run.iterations] = np.bincount(layer, dz * outward) / np.bincount(layer)
-    # the 0.2 models moved the outer layers 1.4-1.8 A outward. On this thin slab (13 layers) the 0.3
-    # model pulls them in by ~0.1 A (0.04 A on the 21-layer slab of benchmarks/cases/surfaces.py)
-    assert np.abs(profiles[8]).max() <= 0.15, f"mean outward move per layer after 8 steps: {np.round(profiles[8], 3)}"
-    assert np.abs(profiles[16]).max() <= 0.2, f"the surface keeps moving with more steps: {np.round(profiles[16], 3)}"
+    # the 0.2 models moved the outer layers 1.4-1.8 A outward; on this thin slab (13 layers) the 0.5
+    # model (16 channels) moved a layer 0.10 A after 8 steps and 0.18 A after 16, the 0.6 one 0.085 / 0.11
+    assert np.abs(profiles[8]).max() <= 0.1, f"mean outward move per layer after 8 steps: {np.round(profiles[8], 3)}"
+    assert np.abs(profiles[16]).max() <= 0.15, f"the surface keeps moving with more steps: {np.round(profiles[16], 3)}"
     clean = run.result().atoms
     fcc = ptm_types(clean) == CLASSES["fcc"]["PTM"]
     top = layer.max()
