@@ -1,7 +1,8 @@
 """The paper's ablation (Fig. 3 c, f): a supervised classifier on the denoiser's architecture.
 
-The same equivariant network as the shipped dc3-six (16x0e + 16x1o, 3 layers, cutoff 3.5 A at
-the reference volume) ends in 7 class logits instead of a displacement, and is trained with
+The same equivariant network as dc3-six (16x0e + 16x1o as in lmp-denoise 0.3-0.5, when the
+classifiers in benchmarks/out/ablation were trained; 3 layers, cutoff 3.5 A at the reference
+volume) ends in 7 class logits instead of a displacement, and is trained with
 cross-entropy on the same noisy DC3 lattices (bulk, sigma up to 0.125 d, density jitter and
 strain) - labels instead of noise as the target. On the rebuilt DC3 data (benchmarks/dc3/data)
 it labels the raw snapshots and the snapshots after 8 denoising steps with dc3-six; next to it
@@ -36,6 +37,7 @@ from lmp_denoise.nn.network import DenoiserNet, ModelConfig  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "benchmarks" / "out" / "ablation"
 STRUCTURES = ["fcc", "bcc", "hcp", "sc", "cd", "hd", "rocksalt"]  # dc3-six's, in its order
+CHANNELS = 16  # the classifier's width (dc3-six has 24 since 0.6; the ablation was run at 16)
 METHODS = ["a-CNA raw", "PTM raw", "classifier raw", "classifier 8 steps", "labels 8 steps"]
 
 
@@ -43,7 +45,7 @@ def train(steps: int, seed: int = 1) -> DenoiserNet:
     """The classifier, trained now or read from benchmarks/out/ablation."""
     path = OUT / f"classifier_{steps}.pt"
     shipped = load_model("dc3-six")
-    config = ModelConfig(**{**shipped.metadata["config"], "num_classes": len(STRUCTURES)})
+    config = ModelConfig(**{**shipped.metadata["config"], "num_features": CHANNELS, "num_classes": len(STRUCTURES)})
     net = DenoiserNet(config)
     if path.exists():
         net.load_state_dict(torch.load(path, weights_only=True))

@@ -90,6 +90,7 @@ inline void embed(const NetTables &t, const int64_t *species, int64_t n, float *
 
 // h: (nodes, 4C); edges of centre i are offsets[i] .. offsets[i+1]-1 (vectors centre -> neighbour);
 // writes the new features of centres 0 .. ncenters-1 to h_out (ncenters, 4C); work is scratch.
+// h_out may be h: messages read the linear map of h kept in work, a centre reads only its own row.
 inline void interaction(const NetTables &t, int layer, const float *h, int64_t nodes,
                         const float *edge_vectors, const int64_t *offsets, const int64_t *neighbours,
                         int64_t ncenters, float *h_out, std::vector<float> &work)

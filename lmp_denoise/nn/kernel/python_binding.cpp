@@ -25,22 +25,23 @@ torch::Tensor embed(const std::vector<torch::Tensor> &buffers, double cutoff, co
   return h;
 }
 
+// updates h in place (every node is a centre here) and returns it: one feature array fewer alive
 torch::Tensor interaction(const std::vector<torch::Tensor> &buffers, double cutoff, int64_t layer,
-                          const torch::Tensor &h, const torch::Tensor &edge_vectors,
+                          torch::Tensor h, const torch::Tensor &edge_vectors,
                           const torch::Tensor &offsets, const torch::Tensor &neighbours)
 {
   auto t = tables(buffers, cutoff);
   TORCH_CHECK(layer >= 0 && layer < t.layers, "layer out of range");
-  auto hc = h.contiguous();
+  TORCH_CHECK(h.is_contiguous() && h.scalar_type() == torch::kFloat32, "features must be contiguous float32");
   auto ev = edge_vectors.contiguous();
   auto off = offsets.contiguous();
   auto nb = neighbours.contiguous();
   const int64_t ncenters = off.size(0) - 1;
-  auto out = torch::empty({ncenters, 4 * t.channels}, torch::kFloat32);
+  TORCH_CHECK(ncenters == h.size(0), "every node must be a centre");
   std::vector<float> work;
-  lmp_denoise::interaction(t, static_cast<int>(layer), hc.data_ptr<float>(), hc.size(0), ev.data_ptr<float>(),
-                           off.data_ptr<int64_t>(), nb.data_ptr<int64_t>(), ncenters, out.data_ptr<float>(), work);
-  return out;
+  lmp_denoise::interaction(t, static_cast<int>(layer), h.data_ptr<float>(), h.size(0), ev.data_ptr<float>(),
+                           off.data_ptr<int64_t>(), nb.data_ptr<int64_t>(), ncenters, h.data_ptr<float>(), work);
+  return h;
 }
 
 torch::Tensor readout(const std::vector<torch::Tensor> &buffers, double cutoff, const torch::Tensor &h)
