@@ -92,8 +92,8 @@ class ScoreBasedDenoising(ModifierInterface):
             moved = result.atoms
             found = label_atoms(moved.positions, moved.cell.array, moved.pbc, run.species.numpy(), result.scale, model.labels)
             structure = data.particles_.create_property("Denoising Structure", data=found.index.astype(np.int32))
-            for index, name in enumerate(names):
-                structure.types.append(ElementType(id=index, name=name, color=_colour(name, index)))
+            for index, (name, colour) in enumerate(zip(names, _colours(names), strict=True)):
+                structure.types.append(ElementType(id=index, name=name, color=colour))
             data.particles_.create_property("Denoising Score", data=found.score)
             for name, count in zip(names, np.bincount(found.index, minlength=len(names)), strict=True):
                 data.attributes[f"Denoising.counts.{name}"] = int(count)
@@ -110,16 +110,17 @@ PTM_NAMES = {  # label name -> OVITO PTM structure name
 }
 
 
-def _colour(name: str, index: int) -> tuple[float, float, float]:
-    """OVITO's PTM colour for a structure it knows, else one of matplotlib's tab10 colours."""
+def _colours(names: list[str]) -> list[tuple[float, float, float]]:
+    """OVITO's PTM colour for each structure it knows, else one of matplotlib's tab10 colours."""
     from ovito.modifiers import PolyhedralTemplateMatchingModifier
 
     known = {t.name: tuple(float(c) for c in t.color) for t in PolyhedralTemplateMatchingModifier().structures}
-    if PTM_NAMES.get(name) in known:
-        return known[PTM_NAMES[name]]
     tab10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-    code = tab10[index % len(tab10)]
-    return tuple(int(code[k : k + 2], 16) / 255 for k in (1, 3, 5))
+    out = []
+    for index, name in enumerate(names):
+        code = tab10[index % len(tab10)]
+        out.append(known.get(PTM_NAMES.get(name, ""), tuple(int(code[k : k + 2], 16) / 255 for k in (1, 3, 5))))
+    return out
 
 
 def _to_atoms(data: DataCollection) -> Atoms:
