@@ -582,8 +582,7 @@ void ComputeDenoise::evaluate_network()
   const int nlocal = atom->nlocal;
   model->embed(species, features);
   for (int k = 0; k < model->info().num_layers; ++k) {
-    model->layer(k, features, edge_vectors, edge_offsets, edge_neighbours, nlocal, updated);
-    std::copy(updated.begin(), updated.end(), features.begin());
+    model->layer(k, features, edge_vectors, edge_offsets, edge_neighbours, nlocal);
     if (k + 1 < model->info().num_layers) {
       forward = Forward::FEATURES;
       comm->forward_comm(this);
@@ -855,7 +854,7 @@ double ComputeDenoise::memory_usage()
 {
   const double per_atom = 7.0 * sizeof(double);
   return nmax * per_atom +
-      (edge_vectors.capacity() + features.capacity() + updated.capacity() + prediction.capacity()) * sizeof(float) +
+      (edge_vectors.capacity() + features.capacity() + prediction.capacity()) * sizeof(float) +
       (edge_neighbours.capacity() + edge_offsets.capacity() + candidate_offsets.capacity() + species.capacity()) *
       sizeof(int64_t) + candidates.capacity() * sizeof(int) + last_move.capacity() * sizeof(double);
 }

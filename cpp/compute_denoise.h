@@ -66,7 +66,7 @@ class ComputeDenoise : public Compute {
   std::vector<int64_t> edge_offsets, edge_neighbours;    // CSR graph of one iteration
   std::vector<float> edge_vectors;                       // scaled, centre -> neighbour
   std::vector<int64_t> species;                          // model species of owned and ghost atoms
-  std::vector<float> features, updated, prediction;      // node features (all atoms), one layer's update, g
+  std::vector<float> features, prediction;    // node features (all atoms, owned ones updated in place), g
   std::vector<double> last_move;                         // owned atoms' previous move (momentum)
 
   void parse_keywords(int, char **);

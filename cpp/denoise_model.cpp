@@ -186,17 +186,16 @@ void DenoiseModel::embed(const std::vector<int64_t> &species, std::vector<float>
   lmp_denoise::embed(impl_->tables, species.data(), n, h.data());
 }
 
-void DenoiseModel::layer(int k, const std::vector<float> &h, const std::vector<float> &edge_vectors,
+void DenoiseModel::layer(int k, std::vector<float> &h, const std::vector<float> &edge_vectors,
                          const std::vector<int64_t> &offsets, const std::vector<int64_t> &neighbours,
-                         int64_t ncenters, std::vector<float> &out)
+                         int64_t ncenters)
 {
   const int64_t F = info_.feature_size;
   const auto nodes = static_cast<int64_t>(h.size()) / F;
   const auto nedges = static_cast<int64_t>(neighbours.size());
-  out.resize(static_cast<size_t>(ncenters) * F);
-  if (!impl_->device.is_cuda()) {
+  if (!impl_->device.is_cuda()) {    // in place: messages read the layer's linear map of h, kept in work
     lmp_denoise::interaction(impl_->tables, k, h.data(), nodes, edge_vectors.data(), offsets.data(),
-                             neighbours.data(), ncenters, out.data(), impl_->work);
+                             neighbours.data(), ncenters, h.data(), impl_->work);
     return;
   }
   // GPU: the TorchScript method on (centre, neighbour) pairs
@@ -214,10 +213,11 @@ void DenoiseModel::layer(int k, const std::vector<float> &h, const std::vector<f
                     .toTensor()
                     .to(torch::kCPU, torch::kFloat32)
                     .contiguous();
-  if (result.numel() != static_cast<int64_t>(out.size()))
+  const int64_t expected = ncenters * F;
+  if (result.numel() != expected)
     throw std::runtime_error("the model's layer method returned " + std::to_string(result.numel()) +
-                             " values where " + std::to_string(out.size()) + " were expected; re-export the model");
-  std::memcpy(out.data(), result.data_ptr<float>(), out.size() * sizeof(float));
+                             " values where " + std::to_string(expected) + " were expected; re-export the model");
+  std::memcpy(h.data(), result.data_ptr<float>(), expected * sizeof(float));
 }
 
 void DenoiseModel::readout(const std::vector<float> &h, int64_t n, std::vector<float> &out)
