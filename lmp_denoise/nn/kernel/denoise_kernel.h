@@ -88,14 +88,14 @@ inline void embed(const NetTables &t, const int64_t *species, int64_t n, float *
   });
 }
 
-// h: (nodes, 4C); edges of centre i are offsets[i] .. offsets[i+1]-1 (vectors centre -> neighbour);
-// writes the new features of centres 0 .. ncenters-1 to h_out (ncenters, 4C); work is scratch.
-// h_out may be h: messages read the linear map of h kept in work, a centre reads only its own row.
-inline void interaction(const NetTables &t, int layer, const float *h, int64_t nodes,
-                        const float *edge_vectors, const int64_t *offsets, const int64_t *neighbours,
-                        int64_t ncenters, float *h_out, std::vector<float> &work)
+// interaction() with the channel count CT known at compile time (0: t.channels at run time), so
+// that the per-channel loops are unrolled and vectorised without remainder loops
+template <int CT>
+void interaction_impl(const NetTables &t, int layer, const float *h, int64_t nodes, const float *edge_vectors,
+                      const int64_t *offsets, const int64_t *neighbours, int64_t ncenters, float *h_out,
+                      std::vector<float> &work)
 {
-  const int C = t.channels, F = 4 * C, P = 5 * C;
+  const int C = CT > 0 ? CT : t.channels, F = 4 * C, P = 5 * C;
   const float *lin_s = t.linear_in + (int64_t) layer * 2 * C * C;
   const float *lin_v = lin_s + C * C;
   work.resize(static_cast<size_t>(nodes) * F);
@@ -194,6 +194,25 @@ inline void interaction(const NetTables &t, int layer, const float *h, int64_t n
       }
     }
   });
+}
+
+// h: (nodes, 4C); edges of centre i are offsets[i] .. offsets[i+1]-1 (vectors centre -> neighbour);
+// writes the new features of centres 0 .. ncenters-1 to h_out (ncenters, 4C); work is scratch.
+// h_out may be h: messages read the linear map of h kept in work, a centre reads only its own row.
+inline void interaction(const NetTables &t, int layer, const float *h, int64_t nodes,
+                        const float *edge_vectors, const int64_t *offsets, const int64_t *neighbours,
+                        int64_t ncenters, float *h_out, std::vector<float> &work)
+{
+  switch (t.channels) {    // the shipped widths, compiled for their channel count
+    case 16:
+      return interaction_impl<16>(t, layer, h, nodes, edge_vectors, offsets, neighbours, ncenters, h_out, work);
+    case 24:
+      return interaction_impl<24>(t, layer, h, nodes, edge_vectors, offsets, neighbours, ncenters, h_out, work);
+    case 32:
+      return interaction_impl<32>(t, layer, h, nodes, edge_vectors, offsets, neighbours, ncenters, h_out, work);
+    default:
+      return interaction_impl<0>(t, layer, h, nodes, edge_vectors, offsets, neighbours, ncenters, h_out, work);
+  }
 }
 
 inline void readout(const NetTables &t, const float *h, int64_t n, float *out)
