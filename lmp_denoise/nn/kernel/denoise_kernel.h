@@ -88,6 +88,18 @@ inline void embed(const NetTables &t, const int64_t *species, int64_t n, float *
   });
 }
 
+// out (m) = v (n) x M (n, m), row-major M; restrict lets the compiler keep out in registers
+template <int CT>
+inline void vector_matrix(int n, int m, const float *__restrict v, const float *__restrict M, float *__restrict out)
+{
+  for (int b = 0; b < m; ++b) out[b] = 0.0f;
+  for (int a = 0; a < n; ++a) {
+    const float x = v[a];
+    const float *__restrict row = M + a * m;
+    for (int b = 0; b < m; ++b) out[b] += x * row[b];
+  }
+}
+
 // interaction() with the channel count CT known at compile time (0: t.channels at run time), so
 // that the per-channel loops are unrolled and vectorised without remainder loops
 template <int CT>
@@ -171,18 +183,8 @@ void interaction_impl(const NetTables &t, int layer, const float *h, int64_t nod
         }
       }
       // output maps, gate, residual
-      std::fill(o_s, o_s + 5 * C, 0.0f);
-      for (int a = 0; a < 2 * C; ++a) {
-        const float v = acc_s[a];
-        const float *row = out_s + a * 2 * C;
-        for (int b = 0; b < 2 * C; ++b) o_s[b] += v * row[b];
-      }
-      for (int k = 0; k < 3; ++k)
-        for (int a = 0; a < 3 * C; ++a) {
-          const float v = acc_v[k * 3 * C + a];
-          const float *row = out_v + a * C;
-          for (int b = 0; b < C; ++b) o_v[k * C + b] += v * row[b];
-        }
+      vector_matrix<CT>(2 * C, 2 * C, acc_s, out_s, o_s);
+      for (int k = 0; k < 3; ++k) vector_matrix<CT>(3 * C, C, acc_v + k * 3 * C, out_v, o_v + k * C);
       const float *hi = h + i * F;
       float *ho = h_out + i * F;
       for (int c2 = 0; c2 < C; ++c2) {
