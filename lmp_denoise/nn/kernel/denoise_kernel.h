@@ -88,8 +88,37 @@ inline void embed(const NetTables &t, const int64_t *species, int64_t n, float *
   });
 }
 
-// out (m) = v (n) x M (n, m), row-major M; restrict lets the compiler keep out in registers
-template <int CT>
+// the P radial weights at fraction s of a spline interval (coefficients c: 4 rows of P)
+inline void spline_weights(int P, const float *__restrict c, float s, float *__restrict w)
+{
+  for (int p = 0; p < P; ++p) w[p] = c[p] + s * (c[P + p] + s * (c[2 * P + p] + s * c[3 * P + p]));
+}
+
+// one edge's messages added to its centre's sums: w the 5C radial weights, u the unit vector, T the
+// quadrupole map of u, x the neighbour's 4C linear features; acc_s (2C) and acc_v (3 x 3C) as below
+inline void add_messages(int C, const float *__restrict w, const float *u, const float *T, const float *__restrict x,
+                         float *__restrict acc_s, float *__restrict acc_v)
+{
+  const float *xs = x, *xv0 = x + C, *xv1 = x + 2 * C, *xv2 = x + 3 * C;
+  const float *w0 = w, *w1 = w + C, *w2 = w + 2 * C, *w3 = w + 3 * C, *w4 = w + 4 * C;
+  for (int c = 0; c < C; ++c) {
+    acc_s[c] += w0[c] * xs[c];
+    acc_s[C + c] += w3[c] * (xv0[c] * u[0] + xv1[c] * u[1] + xv2[c] * u[2]);
+  }
+  const float *xv[3] = {xv0, xv1, xv2};
+  for (int k = 0; k < 3; ++k) {
+    float *a = acc_v + k * 3 * C;
+    const float uk = u[k], t0 = T[k], t1 = T[3 + k], t2 = T[6 + k];
+    for (int c = 0; c < C; ++c) {
+      a[c] += w1[c] * xs[c] * uk;
+      a[C + c] += w2[c] * xv[k][c];
+      a[2 * C + c] += w4[c] * (t0 * xv0[c] + t1 * xv1[c] + t2 * xv2[c]);
+    }
+  }
+}
+
+// out (m) = v (n) x M (n, m), row-major M; restrict lets the compiler keep out in registers.
+// These helpers are inlined into interaction_impl, where the sizes are compile-time constants.
 inline void vector_matrix(int n, int m, const float *__restrict v, const float *__restrict M, float *__restrict out)
 {
   for (int b = 0; b < m; ++b) out[b] = 0.0f;
@@ -116,17 +145,8 @@ void interaction_impl(const NetTables &t, int layer, const float *h, int64_t nod
     for (int64_t n = begin; n < end; ++n) {
       const float *in = h + n * F;
       float *out = x + n * F;
-      for (int w = 0; w < F; ++w) out[w] = 0.0f;
-      for (int u = 0; u < C; ++u) {
-        const float *ls = lin_s + u * C, *lv = lin_v + u * C;
-        const float s = in[u], vx = in[C + u], vy = in[2 * C + u], vz = in[3 * C + u];
-        for (int w = 0; w < C; ++w) {
-          out[w] += s * ls[w];
-          out[C + w] += vx * lv[w];
-          out[2 * C + w] += vy * lv[w];
-          out[3 * C + w] += vz * lv[w];
-        }
-      }
+      vector_matrix(C, C, in, lin_s, out);
+      for (int k = 1; k < 4; ++k) vector_matrix(C, C, in + k * C, lin_v, out + k * C);
     }
   });
 
@@ -156,7 +176,7 @@ void interaction_impl(const NetTables &t, int layer, const float *h, int64_t nod
         const int cell = std::min(static_cast<int>(xr), t.intervals - 1);
         const float s = xr - cell;
         const float *c = spline + (int64_t) cell * 4 * P;
-        for (int p = 0; p < P; ++p) w[p] = c[p] + s * (c[P + p] + s * (c[2 * P + p] + s * c[3 * P + p]));
+        spline_weights(P, c, s, w);
         const float mono[6] = {u[0] * u[0], u[1] * u[1], u[2] * u[2], u[0] * u[1], u[1] * u[2], u[0] * u[2]};
         float T[9];
         for (int m = 0; m < 9; ++m) {
@@ -164,27 +184,11 @@ void interaction_impl(const NetTables &t, int layer, const float *h, int64_t nod
           for (int q = 0; q < 6; ++q) sum += mono[q] * Q[q * 9 + m];
           T[m] = sum;    // T[a * 3 + k]
         }
-        const float *xj = x + neighbours[e] * F;
-        const float *xs = xj, *xv0 = xj + C, *xv1 = xj + 2 * C, *xv2 = xj + 3 * C;
-        const float *w0 = w, *w1 = w + C, *w2 = w + 2 * C, *w3 = w + 3 * C, *w4 = w + 4 * C;
-        for (int c2 = 0; c2 < C; ++c2) {
-          acc_s[c2] += w0[c2] * xs[c2];
-          acc_s[C + c2] += w3[c2] * (xv0[c2] * u[0] + xv1[c2] * u[1] + xv2[c2] * u[2]);
-        }
-        const float *xv[3] = {xv0, xv1, xv2};
-        for (int k = 0; k < 3; ++k) {
-          float *a = acc_v + k * 3 * C;
-          const float uk = u[k], t0 = T[k], t1 = T[3 + k], t2 = T[6 + k];
-          for (int c2 = 0; c2 < C; ++c2) {
-            a[c2] += w1[c2] * xs[c2] * uk;
-            a[C + c2] += w2[c2] * xv[k][c2];
-            a[2 * C + c2] += w4[c2] * (t0 * xv0[c2] + t1 * xv1[c2] + t2 * xv2[c2]);
-          }
-        }
+        add_messages(C, w, u, T, x + neighbours[e] * F, acc_s, acc_v);
       }
       // output maps, gate, residual
-      vector_matrix<CT>(2 * C, 2 * C, acc_s, out_s, o_s);
-      for (int k = 0; k < 3; ++k) vector_matrix<CT>(3 * C, C, acc_v + k * 3 * C, out_v, o_v + k * C);
+      vector_matrix(2 * C, 2 * C, acc_s, out_s, o_s);
+      for (int k = 0; k < 3; ++k) vector_matrix(3 * C, C, acc_v + k * 3 * C, out_v, o_v + k * C);
       const float *hi = h + i * F;
       float *ho = h_out + i * F;
       for (int c2 = 0; c2 < C; ++c2) {
