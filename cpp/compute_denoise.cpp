@@ -427,6 +427,13 @@ template <typename Visit> void ComputeDenoise::for_each_local_pair(NeighList *pa
 
 double ComputeDenoise::auto_scale()
 {
+  auto spread = [this](std::vector<double> mine) -> Scale::Spread {
+    try {
+      return Scale::Spread(std::move(mine), world);
+    } catch (std::invalid_argument &) {
+      error->one(FLERR, "Compute denoise: an atom has a non-finite coordinate (NaN or inf); check the dynamics");
+    }
+  };
   const int nlocal = atom->nlocal;
   const double vbox = occupied_volume_per_atom();
   const auto &recipe = model->info().scale_recipe;
@@ -439,14 +446,14 @@ double ComputeDenoise::auto_scale()
   std::vector<double> finite;
   for (double r : nearest)
     if (std::isfinite(r)) finite.push_back(r);
-  auto all_nearest = gather_all(finite);
-  if (all_nearest.empty())
+  const Scale::Spread all_nearest = spread(std::move(finite));
+  if (all_nearest.size() == 0)
     error->all(FLERR, "Compute denoise: no two atoms are close enough to estimate a length scale; "
                "use 'scale D' with the nearest-neighbour distance D");
-  const double closest = *std::min_element(all_nearest.begin(), all_nearest.end());
-  const double d = Scale::median(all_nearest);
+  const double closest = all_nearest.min();
+  const double d = all_nearest.median();
   if (recipe.gas_spread > 0.0) {
-    const double spread = (Scale::quantile(all_nearest, 0.75) - Scale::quantile(all_nearest, 0.25)) / d;
+    const double spread = (all_nearest.quantile(0.75) - all_nearest.quantile(0.25)) / d;
     if (spread > recipe.gas_spread)
       error->all(FLERR, "Compute denoise: the nearest-neighbour distances spread by {:.0f}% of their median "
                  "(solids and liquids: under 10%): this looks like a gas or random points, which cannot be "
@@ -462,21 +469,9 @@ double ComputeDenoise::auto_scale()
 
   std::vector<double> count(nlocal, 1.0);
   for_each_local_pair(pairs, [&](int i, double r) { count[i] += Scale::window(r, radius, width); });
-  auto all_counts = gather_all(count);
+  const Scale::Spread all_counts = spread(std::move(count));
   const double volume = Scale::window_volume(radius, width) / Scale::dense_median(all_counts, recipe);
   return std::cbrt(model->info().reference_volume / volume);
-}
-
-std::vector<double> ComputeDenoise::gather_all(const std::vector<double> &mine) const
-{
-  const int n = static_cast<int>(mine.size());
-  std::vector<int> counts(comm->nprocs), offsets(comm->nprocs, 0);
-  MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, world);
-  for (int p = 1; p < comm->nprocs; ++p) offsets[p] = offsets[p - 1] + counts[p - 1];
-  std::vector<double> all(offsets.back() + counts.back());
-  MPI_Allgatherv(mine.data(), n, MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE,
-                 world);
-  return all;
 }
 
 /* ----------------------------------------------------------------------

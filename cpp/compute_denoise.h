@@ -84,7 +84,6 @@ class ComputeDenoise : public Compute {
   double move_atoms(double, bool);
   void label_atoms(double);
   void finish(int);
-  std::vector<double> gather_all(const std::vector<double> &) const;
 };
 
 }    // namespace LAMMPS_NS

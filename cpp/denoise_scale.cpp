@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
 
 using namespace LAMMPS_NS;
 
@@ -29,32 +32,67 @@ double DenoiseScale::window_volume(double radius, double width, int samples)
   return h / 3.0 * sum;
 }
 
-double DenoiseScale::median(std::vector<double> &v)
+DenoiseScale::Spread::Spread(std::vector<double> mine, MPI_Comm comm) : world(comm)
 {
-  const size_t n = v.size();
-  const size_t mid = n / 2;
-  std::nth_element(v.begin(), v.begin() + mid, v.end());
-  const double upper = v[mid];
-  if (n % 2) return upper;
-  const double lower = *std::max_element(v.begin(), v.begin() + mid);
-  return 0.5 * (lower + upper);
-}
-
-double DenoiseScale::quantile(std::vector<double> &v, double q)
-{
-  const auto rank = static_cast<size_t>(q * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + rank, v.end());
-  return v[rank];
-}
-
-double DenoiseScale::dense_median(std::vector<double> &count, const Recipe &recipe)
-{
-  if (recipe.dense_fraction > 0.0) {
-    const double floor = recipe.dense_fraction * quantile(count, recipe.dense_quantile);
-    count.erase(std::remove_if(count.begin(), count.end(), [floor](double c) { return c < floor; }),
-                count.end());
+  bits.reserve(mine.size());
+  for (double v : mine) {
+    if (!(v >= 0.0)) throw std::invalid_argument("order statistics of a negative or NaN value");
+    uint64_t b;
+    std::memcpy(&b, &v, sizeof b);    // for v >= 0 the bit patterns order as the values do
+    bits.push_back(b);
   }
-  return median(count);
+  std::sort(bits.begin(), bits.end());
+  const auto n = static_cast<int64_t>(bits.size());
+  MPI_Allreduce(&n, &total, 1, MPI_INT64_T, MPI_SUM, world);
+}
+
+double DenoiseScale::Spread::kth(int64_t k) const
+{
+  // the smallest pattern p with more than k values <= p is the k-th smallest value's pattern
+  uint64_t lo = 0, hi = std::numeric_limits<uint64_t>::max();
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    const auto mine = static_cast<int64_t>(std::upper_bound(bits.begin(), bits.end(), mid) - bits.begin());
+    int64_t below = 0;
+    MPI_Allreduce(&mine, &below, 1, MPI_INT64_T, MPI_SUM, world);
+    if (below > k)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  double v;
+  std::memcpy(&v, &lo, sizeof v);
+  return v;
+}
+
+double DenoiseScale::Spread::median() const
+{
+  const int64_t mid = total / 2;
+  if (total % 2) return kth(mid);
+  return 0.5 * (kth(mid - 1) + kth(mid));
+}
+
+double DenoiseScale::Spread::quantile(double q) const
+{
+  return kth(static_cast<int64_t>(q * static_cast<double>(total - 1)));
+}
+
+DenoiseScale::Spread DenoiseScale::Spread::at_least(double fraction, double q) const
+{
+  const double floor = fraction * quantile(q);
+  std::vector<double> kept;
+  for (uint64_t b : bits) {
+    double v;
+    std::memcpy(&v, &b, sizeof v);
+    if (!(v < floor)) kept.push_back(v);
+  }
+  return Spread(std::move(kept), world);
+}
+
+double DenoiseScale::dense_median(const Spread &count, const Recipe &recipe)
+{
+  if (recipe.dense_fraction > 0.0) return count.at_least(recipe.dense_fraction, recipe.dense_quantile).median();
+  return count.median();
 }
 
 double DenoiseScale::close_packed_distance(double volume)

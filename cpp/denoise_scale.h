@@ -10,6 +10,9 @@
 #ifndef LMP_DENOISE_SCALE_H
 #define LMP_DENOISE_SCALE_H
 
+#include <mpi.h>
+
+#include <cstdint>
 #include <vector>
 
 namespace LAMMPS_NS {
@@ -25,12 +28,32 @@ namespace DenoiseScale {
     double gas_spread = 0.0;          // interquartile range / median of nearest distances; 0: no check
   };
 
+  // Order statistics of non-negative values spread over the ranks of a communicator, exact and
+  // equal on every rank whatever the rank count, without gathering the values: the k-th smallest
+  // is found by bisection on the bit patterns of the doubles (ordered as the values are), one
+  // MPI_Allreduce of a count per step (at most 64).
+  class Spread {
+   public:
+    Spread(std::vector<double> mine, MPI_Comm world);    // throws std::invalid_argument on a negative value
+    int64_t size() const { return total; }
+    double kth(int64_t k) const;                           // 0-based, k < size()
+    double min() const { return kth(0); }
+    // median as numpy computes it (mean of the two middle values for an even count)
+    double median() const;
+    double quantile(double q) const;    // the element of rank floor(q (size - 1))
+    // the values at least 'fraction' x quantile(q)
+    Spread at_least(double fraction, double q) const;
+
+   private:
+    std::vector<uint64_t> bits;    // this rank's values as bit patterns, sorted
+    MPI_Comm world;
+    int64_t total = 0;
+  };
+
   double window(double r, double radius, double width);
   double window_volume(double radius, double width, int samples = 4000);
-  // median as numpy computes it (mean of the two middle values for an even count); reorders v
-  double median(std::vector<double> &v);
-  double quantile(std::vector<double> &v, double q);    // element of rank floor(q (n - 1))
-  double dense_median(std::vector<double> &count, const Recipe &recipe);
+  // the median count of the dense atoms (see above)
+  double dense_median(const Spread &count, const Recipe &recipe);
   // nearest-neighbour distance of fcc/hcp with this volume per atom
   double close_packed_distance(double volume);
 
