@@ -527,6 +527,12 @@ void ComputeDenoise::collect_candidates(double factor)
       }
     }
   });
+  std::vector<char> reached(atom->nghost, 0);
+  for (int j : candidates)
+    if (j >= nlocal) reached[j - nlocal] = 1;
+  reached_ghosts.clear();
+  for (int g = 0; g < atom->nghost; ++g)
+    if (reached[g]) reached_ghosts.push_back(nlocal + g);
 }
 
 /* ----------------------------------------------------------------------
@@ -577,7 +583,7 @@ void ComputeDenoise::evaluate_network()
   const int nlocal = atom->nlocal;
   model->embed(species, features);
   for (int k = 0; k < model->info().num_layers; ++k) {
-    model->layer(k, features, edge_vectors, edge_offsets, edge_neighbours, nlocal);
+    model->layer(k, features, edge_vectors, edge_offsets, edge_neighbours, nlocal, reached_ghosts);
     if (k + 1 < model->info().num_layers) {
       forward = Forward::FEATURES;
       comm->forward_comm(this);
@@ -850,6 +856,7 @@ double ComputeDenoise::memory_usage()
   const double per_atom = 7.0 * sizeof(double);
   return nmax * per_atom +
       (edge_vectors.capacity() + features.capacity() + prediction.capacity()) * sizeof(float) +
-      (edge_neighbours.capacity() + edge_offsets.capacity() + candidate_offsets.capacity() + species.capacity()) *
+      (edge_neighbours.capacity() + edge_offsets.capacity() + candidate_offsets.capacity() + species.capacity() +
+       reached_ghosts.capacity()) *
       sizeof(int64_t) + candidates.capacity() * sizeof(int) + last_move.capacity() * sizeof(double);
 }

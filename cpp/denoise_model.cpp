@@ -188,14 +188,14 @@ void DenoiseModel::embed(const std::vector<int64_t> &species, std::vector<float>
 
 void DenoiseModel::layer(int k, std::vector<float> &h, const std::vector<float> &edge_vectors,
                          const std::vector<int64_t> &offsets, const std::vector<int64_t> &neighbours,
-                         int64_t ncenters)
+                         int64_t ncenters, const std::vector<int64_t> &others)
 {
   const int64_t F = info_.feature_size;
   const auto nodes = static_cast<int64_t>(h.size()) / F;
   const auto nedges = static_cast<int64_t>(neighbours.size());
   if (!impl_->device.is_cuda()) {    // in place: messages read the layer's linear map of h, kept in work
     lmp_denoise::interaction(impl_->tables, k, h.data(), nodes, edge_vectors.data(), offsets.data(),
-                             neighbours.data(), ncenters, h.data(), impl_->work);
+                             neighbours.data(), ncenters, h.data(), impl_->work, &others);
     return;
   }
   // GPU: the TorchScript method on (centre, neighbour) pairs

@@ -46,10 +46,12 @@ class DenoiseModel {
   // features (n x feature_size) of atoms with these model species
   void embed(const std::vector<int64_t> &species, std::vector<float> &h);
   // one interaction layer: h holds nodes x feature_size rows; the edges of centre i (< ncenters)
-  // are offsets[i] .. offsets[i+1]-1 with scaled vectors centre -> neighbour; the first ncenters
-  // rows of h are updated in place (the other rows, ghost atoms, are left as they were)
+  // are offsets[i] .. offsets[i+1]-1 with scaled vectors centre -> neighbour, and reach only centres
+  // and the rows in 'others'; the first ncenters rows of h are updated in place (the other rows,
+  // ghost atoms, are left as they were)
   void layer(int k, std::vector<float> &h, const std::vector<float> &edge_vectors,
-             const std::vector<int64_t> &offsets, const std::vector<int64_t> &neighbours, int64_t ncenters);
+             const std::vector<int64_t> &offsets, const std::vector<int64_t> &neighbours, int64_t ncenters,
+             const std::vector<int64_t> &others);
   // g(r) of the first n rows of h: n x 3
   void readout(const std::vector<float> &h, int64_t n, std::vector<float> &out);
 

@@ -134,20 +134,22 @@ inline void vector_matrix(int n, int m, const float *__restrict v, const float *
 template <int CT>
 void interaction_impl(const NetTables &t, int layer, const float *h, int64_t nodes, const float *edge_vectors,
                       const int64_t *offsets, const int64_t *neighbours, int64_t ncenters, float *h_out,
-                      std::vector<float> &work)
+                      std::vector<float> &work, const std::vector<int64_t> *others)
 {
   const int C = CT > 0 ? CT : t.channels, F = 4 * C, P = 5 * C;
   const float *lin_s = t.linear_in + (int64_t) layer * 2 * C * C;
   const float *lin_v = lin_s + C * C;
   work.resize(static_cast<size_t>(nodes) * F);
   float *x = work.data();
-  parallel_range(0, nodes, 1024, [&](int64_t begin, int64_t end) {
-    for (int64_t n = begin; n < end; ++n) {
-      const float *in = h + n * F;
-      float *out = x + n * F;
-      vector_matrix(C, C, in, lin_s, out);
-      for (int k = 1; k < 4; ++k) vector_matrix(C, C, in + k * C, lin_v, out + k * C);
-    }
+  auto linear_map = [&](int64_t n) {
+    const float *in = h + n * F;
+    float *out = x + n * F;
+    vector_matrix(C, C, in, lin_s, out);
+    for (int k = 1; k < 4; ++k) vector_matrix(C, C, in + k * C, lin_v, out + k * C);
+  };
+  const int64_t nothers = others ? static_cast<int64_t>(others->size()) : nodes - ncenters;
+  parallel_range(0, ncenters + nothers, 1024, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) linear_map(n < ncenters || !others ? n : (*others)[n - ncenters]);
   });
 
   const float *spline = t.spline + (int64_t) layer * t.intervals * 4 * P;
@@ -205,19 +207,22 @@ void interaction_impl(const NetTables &t, int layer, const float *h, int64_t nod
 // h: (nodes, 4C); edges of centre i are offsets[i] .. offsets[i+1]-1 (vectors centre -> neighbour);
 // writes the new features of centres 0 .. ncenters-1 to h_out (ncenters, 4C); work is scratch.
 // h_out may be h: messages read the linear map of h kept in work, a centre reads only its own row.
+// others: the non-centre nodes that edges reach (a rank's ghost atoms within the cutoff); nullptr:
+// all nodes from ncenters on
 inline void interaction(const NetTables &t, int layer, const float *h, int64_t nodes,
                         const float *edge_vectors, const int64_t *offsets, const int64_t *neighbours,
-                        int64_t ncenters, float *h_out, std::vector<float> &work)
+                        int64_t ncenters, float *h_out, std::vector<float> &work,
+                        const std::vector<int64_t> *others = nullptr)
 {
   switch (t.channels) {    // the shipped widths, compiled for their channel count
     case 16:
-      return interaction_impl<16>(t, layer, h, nodes, edge_vectors, offsets, neighbours, ncenters, h_out, work);
+      return interaction_impl<16>(t, layer, h, nodes, edge_vectors, offsets, neighbours, ncenters, h_out, work, others);
     case 24:
-      return interaction_impl<24>(t, layer, h, nodes, edge_vectors, offsets, neighbours, ncenters, h_out, work);
+      return interaction_impl<24>(t, layer, h, nodes, edge_vectors, offsets, neighbours, ncenters, h_out, work, others);
     case 32:
-      return interaction_impl<32>(t, layer, h, nodes, edge_vectors, offsets, neighbours, ncenters, h_out, work);
+      return interaction_impl<32>(t, layer, h, nodes, edge_vectors, offsets, neighbours, ncenters, h_out, work, others);
     default:
-      return interaction_impl<0>(t, layer, h, nodes, edge_vectors, offsets, neighbours, ncenters, h_out, work);
+      return interaction_impl<0>(t, layer, h, nodes, edge_vectors, offsets, neighbours, ncenters, h_out, work, others);
   }
 }
 
