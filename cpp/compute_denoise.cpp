@@ -38,6 +38,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <stdexcept>
@@ -149,7 +150,7 @@ ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
   extvector = 0;
   vector = stats;
   // positions (3 values) or node features between layers
-  comm_forward = std::max(3, model->info().feature_size);
+  comm_forward = std::max(3, feature_words());
 }
 
 ComputeDenoise::~ComputeDenoise()
@@ -789,15 +790,18 @@ void ComputeDenoise::compute_vector()
 
 /* ---------------------------------------------------------------------- */
 
+int ComputeDenoise::feature_words() const
+{
+  return static_cast<int>((model->info().feature_size * sizeof(float) + sizeof(double) - 1) / sizeof(double));
+}
+
 int ComputeDenoise::pack_forward_comm(int n, int *list_send, double *buf, int pbc_flag, int *pbc)
 {
   int m = 0;
   if (forward == Forward::FEATURES) {    // node features are invariant under periodic shifts
-    const int F = model->info().feature_size;
-    for (int i = 0; i < n; ++i) {
-      const float *row = features.data() + static_cast<size_t>(list_send[i]) * F;
-      for (int f = 0; f < F; ++f) buf[m++] = row[f];
-    }
+    const int F = model->info().feature_size, words = feature_words();
+    for (int i = 0; i < n; ++i, m += words)    // the float bits as they are, two per double
+      std::memcpy(buf + m, features.data() + static_cast<size_t>(list_send[i]) * F, F * sizeof(float));
     return m;
   }
   if (forward == Forward::LABELS) {
@@ -830,11 +834,9 @@ void ComputeDenoise::unpack_forward_comm(int n, int first, double *buf)
 {
   int m = 0;
   if (forward == Forward::FEATURES) {
-    const int F = model->info().feature_size;
-    for (int i = first; i < first + n; ++i) {
-      float *row = features.data() + static_cast<size_t>(i) * F;
-      for (int f = 0; f < F; ++f) row[f] = static_cast<float>(buf[m++]);
-    }
+    const int F = model->info().feature_size, words = feature_words();
+    for (int i = first; i < first + n; ++i, m += words)
+      std::memcpy(features.data() + static_cast<size_t>(i) * F, buf + m, F * sizeof(float));
     return;
   }
   if (forward == Forward::LABELS) {

@@ -80,6 +80,8 @@ class ComputeDenoise : public Compute {
   void check_scale(double) const;
   void check_reach(double);
   void collect_candidates(double);
+  // doubles per atom in a feature exchange: the float features travel two per double
+  int feature_words() const;
   void build_edges(double);
   void evaluate_network();
   double move_atoms(double, bool);
