@@ -44,48 +44,65 @@ DenoiseScale::Spread::Spread(std::vector<double> mine, MPI_Comm comm) : world(co
   std::sort(bits.begin(), bits.end());
   const auto n = static_cast<int64_t>(bits.size());
   MPI_Allreduce(&n, &total, 1, MPI_INT64_T, MPI_SUM, world);
+  const uint64_t first = bits.empty() ? std::numeric_limits<uint64_t>::max() : bits.front();
+  const uint64_t last = bits.empty() ? 0 : bits.back();
+  MPI_Allreduce(&first, &smallest, 1, MPI_UINT64_T, MPI_MIN, world);
+  MPI_Allreduce(&last, &largest, 1, MPI_UINT64_T, MPI_MAX, world);
 }
 
-double DenoiseScale::Spread::kth(int64_t k) const
+double DenoiseScale::Spread::value(uint64_t b)
+{
+  double v;
+  std::memcpy(&v, &b, sizeof v);
+  return v;
+}
+
+int64_t DenoiseScale::Spread::count_up_to(uint64_t b) const
+{
+  const auto mine = static_cast<int64_t>(std::upper_bound(bits.begin(), bits.end(), b) - bits.begin());
+  int64_t all = 0;
+  MPI_Allreduce(&mine, &all, 1, MPI_INT64_T, MPI_SUM, world);
+  return all;
+}
+
+uint64_t DenoiseScale::Spread::kth_bits(int64_t k) const
 {
   // the smallest pattern p with more than k values <= p is the k-th smallest value's pattern
-  uint64_t lo = 0, hi = std::numeric_limits<uint64_t>::max();
+  uint64_t lo = smallest, hi = largest;
   while (lo < hi) {
     const uint64_t mid = lo + (hi - lo) / 2;
-    const auto mine = static_cast<int64_t>(std::upper_bound(bits.begin(), bits.end(), mid) - bits.begin());
-    int64_t below = 0;
-    MPI_Allreduce(&mine, &below, 1, MPI_INT64_T, MPI_SUM, world);
-    if (below > k)
+    if (count_up_to(mid) > k)
       hi = mid;
     else
       lo = mid + 1;
   }
-  double v;
-  std::memcpy(&v, &lo, sizeof v);
-  return v;
+  return lo;
 }
 
 double DenoiseScale::Spread::median() const
 {
   const int64_t mid = total / 2;
-  if (total % 2) return kth(mid);
-  return 0.5 * (kth(mid - 1) + kth(mid));
+  const uint64_t lower = kth_bits(total % 2 ? mid : mid - 1);
+  if (total % 2 || count_up_to(lower) > mid) return value(lower);
+  // the next value up: the smallest above 'lower' on any rank
+  const auto above = std::upper_bound(bits.begin(), bits.end(), lower);
+  const uint64_t mine = above == bits.end() ? std::numeric_limits<uint64_t>::max() : *above;
+  uint64_t upper = 0;
+  MPI_Allreduce(&mine, &upper, 1, MPI_UINT64_T, MPI_MIN, world);
+  return 0.5 * (value(lower) + value(upper));
 }
 
 double DenoiseScale::Spread::quantile(double q) const
 {
-  return kth(static_cast<int64_t>(q * static_cast<double>(total - 1)));
+  return value(kth_bits(static_cast<int64_t>(q * static_cast<double>(total - 1))));
 }
 
 DenoiseScale::Spread DenoiseScale::Spread::at_least(double fraction, double q) const
 {
   const double floor = fraction * quantile(q);
   std::vector<double> kept;
-  for (uint64_t b : bits) {
-    double v;
-    std::memcpy(&v, &b, sizeof v);
-    if (!(v < floor)) kept.push_back(v);
-  }
+  for (uint64_t b : bits)
+    if (!(value(b) < floor)) kept.push_back(value(b));
   return Spread(std::move(kept), world);
 }
 

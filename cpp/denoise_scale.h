@@ -31,13 +31,12 @@ namespace DenoiseScale {
   // Order statistics of non-negative values spread over the ranks of a communicator, exact and
   // equal on every rank whatever the rank count, without gathering the values: the k-th smallest
   // is found by bisection on the bit patterns of the doubles (ordered as the values are), one
-  // MPI_Allreduce of a count per step (at most 64).
+  // MPI_Allreduce of a count per step (at most 64, between the smallest and largest value).
   class Spread {
    public:
     Spread(std::vector<double> mine, MPI_Comm world);    // throws std::invalid_argument on a negative value
     int64_t size() const { return total; }
-    double kth(int64_t k) const;                           // 0-based, k < size()
-    double min() const { return kth(0); }
+    double min() const { return value(smallest); }
     // median as numpy computes it (mean of the two middle values for an even count)
     double median() const;
     double quantile(double q) const;    // the element of rank floor(q (size - 1))
@@ -48,6 +47,11 @@ namespace DenoiseScale {
     std::vector<uint64_t> bits;    // this rank's values as bit patterns, sorted
     MPI_Comm world;
     int64_t total = 0;
+    uint64_t smallest = 0, largest = 0;    // over all ranks: the bisection's bounds
+
+    static double value(uint64_t bits);
+    int64_t count_up_to(uint64_t b) const;    // values <= b over all ranks
+    uint64_t kth_bits(int64_t k) const;       // the k-th smallest (0-based) value's pattern
   };
 
   double window(double r, double radius, double width);
