@@ -4,8 +4,8 @@
    compute ID group denoise MODEL K keyword value ...
      MODEL = model file, or the name of a model shipped with lmp-denoise
      K = largest number of iterations r <- r - g(r)
-     keywords: tol T | scale auto|D | device cpu|cuda | types S1 ... Sntypes | margin M | labels yes|no |
-               momentum B | stepsize A
+     keywords: tol T | scale auto|D | shape auto|none | device cpu|cuda | types S1 ... Sntypes | margin M |
+               labels yes|no | momentum B | stepsize A
 
    Each rank evaluates the network for its owned atoms, layer by layer: after every interaction
    layer the node features of ghost atoms are refreshed from their owners by forward
@@ -17,6 +17,12 @@
    A = 1, B = 0: the plain iteration) with the model file's recipe, or 'stepsize A' and
    'momentum B' (one given alone pairs with the plain value of the other). The previous move is
    per owned atom, so results stay independent of the number of ranks.
+
+   With 'scale auto' the lengths are mapped to the model's units by the volume per atom and, if
+   the model file's scale recipe measures it ('shape auto'), by the map that undoes the system's
+   homogeneous deformation (strained crystals, thin films; lmp_denoise/infer/scale.py
+   shape_correction): edge vectors go to the model as (x_j - x_i) x to_model, moves come back
+   through to_input.
 ------------------------------------------------------------------------- */
 
 #include "compute_denoise.h"
@@ -36,6 +42,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -64,6 +71,8 @@ static constexpr double SCALE_RANGE[2] = {0.2, 5.0};
 // the box volume per atom can undershoot the dense part's (surfaces in a tight open box, thermal
 // expansion during a run): lists and ghosts are sized for a scale this much below the box's
 static constexpr double SCALE_SLACK = 0.92;
+// the deformation estimate keeps each atom's neighbours within this x its search radius
+static constexpr double SHAPE_GATHER = 1.1;
 
 /* ---------------------------------------------------------------------- */
 
@@ -106,9 +115,10 @@ static std::pair<int, int> node_local(MPI_Comm world)
 
 ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
     Compute(lmp, narg, arg), max_steps(0), tol(0.0), stepsize(1.0), momentum(0.0), user_recipe(false),
-    user_distance(0.0), margin(DEFAULT_MARGIN), device("cpu"), with_labels(false), pairs(nullptr),
-    list_cutoff(0.0), density_cutoff(0.0), scale(1.0), warned_moves(false), forward(Forward::POSITIONS), nmax(0),
-    xd(nullptr), output(nullptr), stats{0.0, 0.0, 0.0, 0.0}
+    user_distance(0.0), with_shape(true), margin(DEFAULT_MARGIN), device("cpu"), with_labels(false),
+    pairs(nullptr), list_cutoff(0.0), density_cutoff(0.0), scale(1.0), shape{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}},
+    to_model{}, to_input{}, shortest(1.0), nn_distance(0.0), warned_moves(false), forward(Forward::POSITIONS), nmax(0),
+    xd(nullptr), output(nullptr), stats{0.0, 0.0, 0.0, 0.0, 0.0}
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "compute denoise", error);
   model_path = resolve_model(arg[3], error);
@@ -146,7 +156,7 @@ ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
   peratom_flag = 1;
   size_peratom_cols = with_labels ? 6 : 4;
   vector_flag = 1;
-  size_vector = 4;
+  size_vector = 5;
   extvector = 0;
   vector = stats;
   // positions (3 values) or node features between layers
@@ -207,6 +217,13 @@ void ComputeDenoise::parse_keywords(int narg, char **arg)
                      "distance, got {}", arg[iarg + 1]);
       }
       iarg += 2;
+    } else if (key == "shape") {
+      const std::string value = arg[iarg + 1];
+      if (value != "auto" && value != "none")
+        error->all(FLERR, "Compute denoise: shape must be auto (undo the homogeneous deformation as the model "
+                   "file says) or none, got {}", value);
+      with_shape = value == "auto";
+      iarg += 2;
     } else if (key == "device") {
       device = arg[iarg + 1];
       if (device != "cpu" && device != "cuda")
@@ -245,8 +262,8 @@ void ComputeDenoise::parse_keywords(int narg, char **arg)
       type_names.assign(arg + iarg + 1, arg + iarg + 1 + ntypes);
       iarg += 1 + ntypes;
     } else {
-      error->all(FLERR, "Compute denoise: unknown keyword '{}' (expected tol, scale, device, types, margin, labels, "
-                 "momentum, stepsize)",
+      error->all(FLERR, "Compute denoise: unknown keyword '{}' (expected tol, scale, shape, device, types, margin, "
+                 "labels, momentum, stepsize)",
                  key);
     }
   }
@@ -368,7 +385,7 @@ void ComputeDenoise::init()
   const double vbox = occupied_volume_per_atom();
   const double scale_bound =
       user_distance > 0.0 ? fixed_scale() : SCALE_SLACK * std::cbrt(info.reference_volume / vbox);
-  list_cutoff = (info.cutoff + margin) / scale_bound;
+  const double graph_cutoff = (info.cutoff + margin) / scale_bound;
   density_cutoff = 0.0;
   if (user_distance == 0.0) {
     // no common crystal or liquid has a nearest-neighbour distance above the close-packed one at
@@ -380,8 +397,8 @@ void ComputeDenoise::init()
   }
   // labels: each atom's template neighbours around its denoised position
   const double label_cutoff = with_labels ? (info.labels.reach + margin) / scale_bound : 0.0;
-  const double pair_cutoff = std::max({list_cutoff, density_cutoff, label_cutoff});
-  const double ghost_needed = pair_cutoff + neighbor->skin;
+  list_cutoff = std::max({graph_cutoff, density_cutoff, label_cutoff});
+  const double ghost_needed = list_cutoff + neighbor->skin;
   if (comm->get_comm_cutoff() < ghost_needed) {
     if (comm->mode != Comm::SINGLE)
       error->all(FLERR, "Compute denoise needs a ghost cutoff of {:.4g}: use comm_modify mode single "
@@ -390,36 +407,18 @@ void ComputeDenoise::init()
     if (comm->me == 0)
       error->warning(FLERR, "Compute denoise: raised the ghost cutoff to {:.4g} (model cutoff + margin + "
                      "skin{}, sized for the volume the atoms occupy); set 'comm_modify cutoff {:.4g}' to silence "
-                     "this", ghost_needed, density_cutoff > list_cutoff ? ", or the density sphere of scale auto" : "",
+                     "this", ghost_needed, density_cutoff > graph_cutoff ? ", or the density sphere of scale auto" : "",
                      ghost_needed);
   }
   // owned atoms' neighbours (the model's graph and the automatic scale), built only when the
   // compute runs, so MD neighbour builds do not pay for it
-  neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_OCCASIONAL)->set_cutoff(pair_cutoff);
+  neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_OCCASIONAL)->set_cutoff(list_cutoff);
   warned_moves = false;
 }
 
 void ComputeDenoise::init_list(int, NeighList *ptr)
 {
   pairs = ptr;
-}
-
-/* ----------------------------------------------------------------------
-   visit (owned atom, distance) for every candidate pair of the neighbour list
-------------------------------------------------------------------------- */
-
-template <typename Visit> void ComputeDenoise::for_each_local_pair(NeighList *pairs, Visit visit) const
-{
-  DenoiseModel::parallel(pairs->inum, [&](int64_t begin, int64_t end) {
-    for (int64_t ii = begin; ii < end; ++ii) {
-      const int i = pairs->ilist[ii];
-      for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
-        const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
-        const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
-        visit(i, std::sqrt(dx * dx + dy * dy + dz * dz));
-      }
-    }
-  });
 }
 
 /* ----------------------------------------------------------------------
@@ -441,8 +440,17 @@ double ComputeDenoise::auto_scale()
   const double first = recipe.first_search * std::cbrt(vbox);
   const double inf = std::numeric_limits<double>::infinity();
   std::vector<double> nearest(nlocal, inf);
-  for_each_local_pair(pairs, [&](int i, double r) {
-    if (r < first) nearest[i] = std::min(nearest[i], r);
+  DenoiseModel::parallel(pairs->inum, [&](int64_t begin, int64_t end) {
+    for (int64_t ii = begin; ii < end; ++ii) {
+      const int i = pairs->ilist[ii];
+      double closest = first * first;    // squared: the square root once per atom, of the smallest
+      for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
+        const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
+        const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
+        closest = std::min(closest, dx * dx + dy * dy + dz * dz);
+      }
+      if (closest < first * first) nearest[i] = std::sqrt(closest);
+    }
   });
   std::vector<double> finite;
   for (double r : nearest)
@@ -468,36 +476,183 @@ double ComputeDenoise::auto_scale()
     error->all(FLERR, "Compute denoise: the nearest-neighbour distance ({:.4g}) grew beyond what "
                "the neighbour list was set up for; use 'scale D' or start a new run", d);
 
+  // density counts; for the deformation estimate also each atom's first shell (its sorted
+  // neighbour distances within 'reach') and its neighbours within 'gather', kept for the rounds
+  const bool shells = measures_shape();
+  const double reach = recipe.shape_search * d, gather = SHAPE_GATHER * reach;
+  if (shells && gather > radius + width)    // the density sphere's list holds the search sphere
+    error->all(FLERR, "Compute denoise: the first-shell search ({:.4g}) reaches beyond the neighbour list", gather);
+  shell_size.assign(nlocal, 0);
+  shell_neighbours.assign(shells ? nlocal : 0, {});
   std::vector<double> count(nlocal, 1.0);
-  for_each_local_pair(pairs, [&](int i, double r) { count[i] += Scale::window(r, radius, width); });
-  const Scale::Spread all_counts = spread(std::move(count));
+  const double outer = radius + width;
+  DenoiseModel::parallel(pairs->inum, [&](int64_t begin, int64_t end) {
+    std::vector<double> r;
+    std::vector<int> kept;
+    for (int64_t ii = begin; ii < end; ++ii) {
+      const int i = pairs->ilist[ii];
+      r.clear();
+      kept.clear();
+      for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
+        const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
+        const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
+        const double d2 = dx * dx + dy * dy + dz * dz;
+        if (!(d2 < outer * outer)) continue;    // beyond the window (and the shell search)
+        const double rij = std::sqrt(d2);
+        count[i] += Scale::window(rij, radius, width);
+        if (!shells) continue;
+        if (d2 < gather * gather) kept.push_back(j);
+        if (rij < reach) r.push_back(rij);
+      }
+      if (!shells) continue;
+      shell_neighbours[i] = kept;
+      std::sort(r.begin(), r.end());
+      shell_size[i] = Scale::first_shell(r.data(), static_cast<int>(r.size()), recipe.shape_min_shell);
+    }
+  });
+  const Scale::Spread all_counts = spread(count);
+  const double floor = Scale::dense_floor(all_counts, recipe);
+  for (int i = 0; i < nlocal; ++i)    // the deformation is measured on the dense atoms only
+    if (count[i] < floor) shell_size[i] = 0;
+  nn_distance = d;
   const double volume = Scale::window_volume(radius, width) / Scale::dense_median(all_counts, recipe);
   return std::cbrt(model->info().reference_volume / volume);
+}
+
+/* ----------------------------------------------------------------------
+   the homogeneous deformation, as lmp_denoise/infer/scale.py shape_correction: from the
+   first-shell size of each dense owned atom (found with the density counts, auto_scale) the
+   most common size k over all ranks, then rounds of the bond tensor of each such atom's k
+   nearest neighbours in the corrected frame, summed as integers (the same on any rank count)
+------------------------------------------------------------------------- */
+
+bool ComputeDenoise::measures_shape() const
+{
+  return with_shape && user_distance == 0.0 && model->info().scale_recipe.shape_rounds > 0;
+}
+
+void ComputeDenoise::measure_shape()
+{
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b) shape[a][b] = a == b ? 1.0 : 0.0;
+  if (!measures_shape()) return;
+  const auto &recipe = model->info().scale_recipe;
+  const int nlocal = atom->nlocal;
+  const double reach = recipe.shape_search * nn_distance, gather = SHAPE_GATHER * reach;
+  int largest = 0, top = 0;
+  for (int s : shell_size) largest = std::max(largest, s);
+  MPI_Allreduce(&largest, &top, 1, MPI_INT, MPI_MAX, world);
+  std::vector<int64_t> sizes(top + 1, 0), all_sizes(top + 1, 0);
+  for (int s : shell_size)
+    if (s > 0) ++sizes[s];
+  MPI_Allreduce(sizes.data(), all_sizes.data(), top + 1, MPI_INT64_T, MPI_SUM, world);
+  int64_t with_shell = 0;
+  int k = 0;
+  for (int s = 1; s <= top; ++s) {
+    with_shell += all_sizes[s];
+    if (all_sizes[s] > all_sizes[k]) k = s;    // the most common size; the smallest of equals
+  }
+  const double d2 = nn_distance * nn_distance;
+  for (int round = 0; round < recipe.shape_rounds && with_shell >= recipe.shape_min_atoms; ++round) {
+    double longest = 1.0, smallest = 1.0;
+    Scale::stretches(shape, longest, smallest);
+    const bool kept = smallest * gather >= reach;    // else the whole list is searched
+    std::vector<std::array<int64_t, 6>> partial(nlocal);
+    DenoiseModel::parallel(nlocal, [&](int64_t begin, int64_t end) {
+      std::vector<std::array<double, 4>> found;    // corrected vector, squared length
+      found.reserve(128);
+      auto visit = [&](int i, int j) {
+        std::array<double, 4> w{};
+        const double v[3] = {xd[j][0] - xd[i][0], xd[j][1] - xd[i][1], xd[j][2] - xd[i][2]};
+        for (int b = 0; b < 3; ++b) w[b] = v[0] * shape[0][b] + v[1] * shape[1][b] + v[2] * shape[2][b];
+        w[3] = w[0] * w[0] + w[1] * w[1] + w[2] * w[2];
+        if (w[3] < reach * reach) found.push_back(w);
+      };
+      for (int64_t i = begin; i < end; ++i) {
+        partial[i].fill(0);
+        if (shell_size[i] == 0) continue;
+        found.clear();
+        if (kept)
+          for (int j : shell_neighbours[i]) visit(i, j);
+        else
+          for (int jj = 0; jj < pairs->numneigh[i]; ++jj) visit(i, pairs->firstneigh[i][jj] & NEIGHMASK);
+        if ((int) found.size() < k) continue;
+        std::nth_element(found.begin(), found.begin() + (k - 1), found.end(),
+                         [](const auto &p, const auto &q) { return p[3] < q[3]; });
+        for (int n = 0; n < k; ++n) {
+          const auto &w = found[n];
+          const int64_t terms[6] = {Scale::shape_term(w[0], w[0], d2), Scale::shape_term(w[1], w[1], d2),
+                                    Scale::shape_term(w[2], w[2], d2), Scale::shape_term(w[0], w[1], d2),
+                                    Scale::shape_term(w[0], w[2], d2), Scale::shape_term(w[1], w[2], d2)};
+          for (int c = 0; c < 6; ++c) partial[i][c] += terms[c];
+        }
+      }
+    });
+    int64_t mine[6] = {0, 0, 0, 0, 0, 0}, tensor[6];
+    for (const auto &p : partial)
+      for (int c = 0; c < 6; ++c) mine[c] += p[c];
+    MPI_Allreduce(mine, tensor, 6, MPI_INT64_T, MPI_SUM, world);
+    if (round > 0 && round == recipe.shape_rounds - 1) {    // the estimate must settle (see denoise_scale.h)
+      const double change = Scale::shape_round(tensor, shape, false);
+      double largest_stretch = 1.0, smallest_stretch = 1.0;
+      Scale::stretches(shape, largest_stretch, smallest_stretch);
+      if (change > recipe.shape_settle * (largest_stretch / smallest_stretch - 1.0) + recipe.shape_slack) {
+        for (int a = 0; a < 3; ++a)
+          for (int b = 0; b < 3; ++b) shape[a][b] = a == b ? 1.0 : 0.0;
+        break;
+      }
+    }
+    Scale::shape_round(tensor, shape);
+  }
+  shell_neighbours = {};    // per evaluation: not held between them
+}
+
+/* ----------------------------------------------------------------------
+   to_model = scale x shape, its inverse, and its smallest stretch
+------------------------------------------------------------------------- */
+
+void ComputeDenoise::set_length_map()
+{
+  const double(&T)[3][3] = shape;
+  const double det = T[0][0] * (T[1][1] * T[2][2] - T[1][2] * T[2][1]) -
+      T[0][1] * (T[1][0] * T[2][2] - T[1][2] * T[2][0]) + T[0][2] * (T[1][0] * T[2][1] - T[1][1] * T[2][0]);
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b) {
+      to_model[a][b] = scale * T[a][b];
+      // inverse by cofactors: inv[a][b] = cof[b][a] / det
+      const int b1 = (b + 1) % 3, b2 = (b + 2) % 3, a1 = (a + 1) % 3, a2 = (a + 2) % 3;
+      to_input[a][b] = (T[b1][a1] * T[b2][a2] - T[b1][a2] * T[b2][a1]) / det / scale;
+    }
+  double longest = 1.0, smallest = 1.0;
+  Scale::stretches(T, longest, smallest);
+  shortest = scale * smallest;
+  stats[4] = longest / smallest - 1.0;
 }
 
 /* ----------------------------------------------------------------------
    the scale found now must still fit the list and ghost shell set up at init
 ------------------------------------------------------------------------- */
 
-void ComputeDenoise::check_reach(double factor)
+void ComputeDenoise::check_reach()
 {
   const auto &info = model->info();
-  const double cutoff = info.cutoff / factor;
-  const double reach = (info.cutoff + margin) / factor + neighbor->skin;
-  if (cutoff + margin / factor > list_cutoff || reach > comm->get_comm_cutoff())
-    error->all(FLERR, "Compute denoise: the system expanded since the run started (model cutoff now "
+  const double cutoff = info.cutoff / shortest;
+  const double reach = (info.cutoff + margin) / shortest + neighbor->skin;
+  if (cutoff + margin / shortest > list_cutoff || reach > comm->get_comm_cutoff())
+    error->all(FLERR, "Compute denoise: the system expanded or deformed since the run started (model cutoff now "
                "{:.4g}, ghost reach needed {:.4g}); set 'comm_modify cutoff {:.4g}' or start a new run",
                cutoff, reach, 1.1 * reach);
 }
 
 /* ----------------------------------------------------------------------
    candidate neighbours of each owned atom (CSR), within the scaled cutoff plus margin at the
-   start of the evaluation; denoising moves are smaller than half the margin (warned otherwise)
+   start of the evaluation (in input lengths, along the most stretched direction of to_model);
+   denoising moves are smaller than half the margin (warned otherwise)
 ------------------------------------------------------------------------- */
 
-void ComputeDenoise::collect_candidates(double factor)
+void ComputeDenoise::collect_candidates()
 {
-  const double reach = (model->info().cutoff + margin) / factor;
+  const double reach = (model->info().cutoff + margin) / shortest;
   const double reachsq = reach * reach;
   const int nlocal = atom->nlocal;
   // the list's centres are the owned atoms; rows in index order
@@ -537,24 +692,27 @@ void ComputeDenoise::collect_candidates(double factor)
 }
 
 /* ----------------------------------------------------------------------
-   the model's graph: owned centres, edges (centre -> owned or ghost neighbour) within the
-   scaled cutoff, vectors scaled to the model's units
+   the model's graph: owned centres, edges (centre -> owned or ghost neighbour) within the model
+   cutoff, vectors in the model's units
 ------------------------------------------------------------------------- */
 
-void ComputeDenoise::build_edges(double factor)
+void ComputeDenoise::build_edges()
 {
-  const double cut = model->info().cutoff / factor;
+  const double cut = model->info().cutoff;
   const double cutsq = cut * cut;
   const int nlocal = atom->nlocal;
-  auto distsq = [&](int i, int j) {
-    const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
-    return dx * dx + dy * dy + dz * dz;
+  const double(&A)[3][3] = to_model;
+  auto vector = [&](int i, int j, double w[3]) {    // (x_j - x_i) to_model; returns its squared length
+    const double v[3] = {xd[j][0] - xd[i][0], xd[j][1] - xd[i][1], xd[j][2] - xd[i][2]};
+    for (int b = 0; b < 3; ++b) w[b] = v[0] * A[0][b] + v[1] * A[1][b] + v[2] * A[2][b];
+    return w[0] * w[0] + w[1] * w[1] + w[2] * w[2];
   };
   edge_offsets.assign(nlocal + 1, 0);
   DenoiseModel::parallel(nlocal, [&](int64_t begin, int64_t end) {
+    double w[3];
     for (int64_t i = begin; i < end; ++i) {
       int64_t n = 0;
-      for (int64_t c = candidate_offsets[i]; c < candidate_offsets[i + 1]; ++c) n += distsq(i, candidates[c]) < cutsq;
+      for (int64_t c = candidate_offsets[i]; c < candidate_offsets[i + 1]; ++c) n += vector(i, candidates[c], w) < cutsq;
       edge_offsets[i + 1] = n;
     }
   });
@@ -564,10 +722,11 @@ void ComputeDenoise::build_edges(double factor)
   DenoiseModel::parallel(nlocal, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       int64_t e = edge_offsets[i];
+      double w[3];
       for (int64_t c = candidate_offsets[i]; c < candidate_offsets[i + 1]; ++c) {
         const int j = candidates[c];
-        if (distsq(i, j) >= cutsq) continue;
-        for (int k = 0; k < 3; ++k) edge_vectors[3 * e + k] = static_cast<float>((xd[j][k] - xd[i][k]) * factor);
+        if (vector(i, j, w) >= cutsq) continue;
+        for (int k = 0; k < 3; ++k) edge_vectors[3 * e + k] = static_cast<float>(w[k]);
         edge_neighbours[e++] = j;
       }
     }
@@ -599,7 +758,7 @@ void ComputeDenoise::evaluate_network()
    r <- r - A g(r) + B (r - r_prev)); returns the largest move of any rank
 ------------------------------------------------------------------------- */
 
-double ComputeDenoise::move_atoms(double factor, bool first)
+double ComputeDenoise::move_atoms(bool first)
 {
   const int nlocal = atom->nlocal;
   const int *mask = atom->mask;
@@ -609,8 +768,9 @@ double ComputeDenoise::move_atoms(double factor, bool first)
   for (int i = 0; i < nlocal; ++i) {
     if (!(mask[i] & groupbit)) continue;
     double move2 = 0.0;
+    const float *p = prediction.data() + 3 * static_cast<size_t>(i);
     for (int k = 0; k < 3; ++k) {
-      const double g = prediction[3 * i + k] / factor;
+      const double g = p[0] * to_input[0][k] + p[1] * to_input[1][k] + p[2] * to_input[2][k];
       if (!std::isfinite(g))
         error->one(FLERR, "Compute denoise: the model gave atom {} a non-finite move; check the model file and "
                    "the coordinates", atom->tag[i]);
@@ -634,11 +794,12 @@ double ComputeDenoise::move_atoms(double factor, bool first)
    bring from their owners
 ------------------------------------------------------------------------- */
 
-void ComputeDenoise::label_atoms(double factor)
+void ComputeDenoise::label_atoms()
 {
   const auto &labels = model->info().labels;
   const int nlocal = atom->nlocal;
-  const double reach = labels.reach / factor;
+  const double reach = labels.reach;
+  const double(&A)[3][3] = to_model;
   const size_t width = labels.width();
   std::vector<int> row(nlocal, -1);
   for (int ii = 0; ii < pairs->inum; ++ii) row[pairs->ilist[ii]] = ii;
@@ -652,15 +813,14 @@ void ComputeDenoise::label_atoms(double factor)
           const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
           if (!labels.counts_as_neighbour(static_cast<int>(species[j]))) continue;
           DenoiseLabels::Neighbour n{0.0, {}, static_cast<int>(species[j]), j};
+          const double v[3] = {xd[j][0] - xd[i][0], xd[j][1] - xd[i][1], xd[j][2] - xd[i][2]};
           double d2 = 0.0;
           for (int k = 0; k < 3; ++k) {
-            n.vector[k] = xd[j][k] - xd[i][k];
+            n.vector[k] = v[0] * A[0][k] + v[1] * A[1][k] + v[2] * A[2][k];    // model units
             d2 += n.vector[k] * n.vector[k];
           }
           n.distance = std::sqrt(d2);
           if (n.distance >= reach) continue;
-          n.distance *= factor;
-          for (double &v : n.vector) v *= factor;
           near.push_back(n);
         }
       const size_t keep = std::min(width, near.size());
@@ -709,19 +869,25 @@ void ComputeDenoise::compute_peratom()
   double **x = atom->x;
   for (int i = 0; i < nall; ++i)
     for (int k = 0; k < 3; ++k) xd[i][k] = x[i][k];
+  for (int i = 0; i < atom->nlocal; ++i)    // ghosts are copies: their owners check them
+    if (!std::isfinite(x[i][0] + x[i][1] + x[i][2]))
+      error->one(FLERR, "Compute denoise: atom {} has a non-finite coordinate (NaN or inf); check the dynamics",
+                 atom->tag[i]);
 
   neighbor->build_one(pairs);
   scale = user_distance > 0.0 ? fixed_scale() : auto_scale();
   check_scale(scale);
-  check_reach(scale);
-  collect_candidates(scale);
+  measure_shape();
+  set_length_map();
+  check_reach();
+  collect_candidates();
   species.resize(nall);
   for (int i = 0; i < nall; ++i) species[i] = type_species[atom->type[i]];
 
   int iterations = 0;
   while (iterations < max_steps) {
     ++iterations;
-    build_edges(scale);
+    build_edges();
     if (iterations == 1) {
       bigint mine = edge_neighbours.size(), all = 0;
       MPI_Allreduce(&mine, &all, 1, MPI_LMP_BIGINT, MPI_SUM, world);
@@ -735,11 +901,11 @@ void ComputeDenoise::compute_peratom()
     } catch (std::exception &e) {
       error->one(FLERR, "Compute denoise: model evaluation failed: {}", e.what());
     }
-    const double largest = move_atoms(scale, iterations == 1);
+    const double largest = move_atoms(iterations == 1);
     comm->forward_comm(this);
     if (largest < tol) break;
   }
-  if (with_labels) label_atoms(scale);
+  if (with_labels) label_atoms();
   finish(iterations);
 }
 
@@ -773,7 +939,7 @@ void ComputeDenoise::finish(int iterations)
   stats[1] = largest;
   stats[2] = sums[1] > 0.0 ? sums[0] / sums[1] : 0.0;
   stats[3] = scale;
-  const double slack = list_cutoff - model->info().cutoff / scale;
+  const double slack = margin / shortest;    // the candidates' room beyond the model cutoff
   if (2.0 * largest > slack && !warned_moves && comm->me == 0) {
     error->warning(FLERR, "Compute denoise: an atom moved {:.3g} A, more than half the room left in "
                    "the neighbour list; results may miss neighbours: raise 'margin' (now {})",

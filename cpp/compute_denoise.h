@@ -43,6 +43,7 @@ class ComputeDenoise : public Compute {
   double stepsize, momentum;     // r <- r - A g(r) + B (r - r_prev) after the first iteration
   bool user_recipe;              // keywords given: else the model file's recipe
   double user_distance;          // > 0: nearest-neighbour distance given by 'scale D'; 0: auto
+  bool with_shape;               // 'shape auto': undo the homogeneous deformation (if the model's recipe measures it)
   double margin;                 // room for denoising moves in the candidate list, reference units
   std::string device;
   bool with_labels;              // 'labels yes': columns 5 and 6 hold the label index and its score
@@ -50,16 +51,24 @@ class ComputeDenoise : public Compute {
   std::vector<int64_t> type_species;    // model species of each atom type (index 1..ntypes)
 
   class NeighList *pairs;    // owned atoms' neighbours: graph candidates and the automatic scale
-  double list_cutoff;        // model cutoff + margin at the smallest expected scale
+  double list_cutoff;        // of the occasional list: the model cutoff + margin at the smallest expected
+                             // scale, or the density sphere of scale auto or the labels' reach if longer
   double density_cutoff;     // density sphere of the automatic scale (0 with 'scale D')
   double scale;              // factor applied to lengths before the model
+  double shape[3][3];        // det 1: lengths (row vectors) x shape undo the homogeneous deformation
+  double to_model[3][3];     // scale x shape: input lengths to model units
+  double to_input[3][3];     // its inverse
+  double shortest;           // smallest stretch of to_model: model units per input length, at least
+  double nn_distance;        // median nearest-neighbour distance of the last automatic scale
+  std::vector<int> shell_size;    // first-shell size of each dense owned atom (0: none, not dense)
+  std::vector<std::vector<int>> shell_neighbours;    // their neighbours searched for it, per evaluation
   bool warned_moves;
   enum class Forward { POSITIONS, FEATURES, LABELS } forward;    // what forward communication carries
 
   int nmax;
   double **xd;        // denoised positions of owned and ghost atoms
   double **output;    // per-atom array: x, y, z, |displacement| (, label index, score)
-  double stats[4];    // iterations, max and mean displacement, scale
+  double stats[5];    // iterations, max and mean displacement, scale, deformation
 
   std::vector<int64_t> candidate_offsets;    // CSR over owned atoms: neighbours within cutoff + margin
   std::vector<int> candidates;
@@ -75,17 +84,19 @@ class ComputeDenoise : public Compute {
   void check_recipe();
   double occupied_volume_per_atom() const;
   double auto_scale();
-  template <typename Visit> void for_each_local_pair(class NeighList *, Visit) const;
   double fixed_scale() const;
   void check_scale(double) const;
-  void check_reach(double);
-  void collect_candidates(double);
+  bool measures_shape() const;
+  void measure_shape();
+  void set_length_map();
+  void check_reach();
+  void collect_candidates();
   // doubles per atom in a feature exchange: the float features travel two per double
   int feature_words() const;
-  void build_edges(double);
+  void build_edges();
   void evaluate_network();
-  double move_atoms(double, bool);
-  void label_atoms(double);
+  double move_atoms(bool);
+  void label_atoms();
   void finish(int);
 };
 

@@ -60,6 +60,12 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
     info.scale_recipe.dense_fraction = recipe.value("dense_fraction", 0.0);    // absent before 0.3
     info.scale_recipe.dense_quantile = recipe.value("dense_quantile", 0.9);
     info.scale_recipe.gas_spread = recipe.value("gas_spread", 0.0);
+    info.scale_recipe.shape_rounds = recipe.value("shape_rounds", 0);    // absent before 0.8
+    info.scale_recipe.shape_search = recipe.value("shape_search", 1.7);
+    info.scale_recipe.shape_min_shell = recipe.value("shape_min_shell", 4);
+    info.scale_recipe.shape_settle = recipe.value("shape_settle", 0.5);
+    info.scale_recipe.shape_slack = recipe.value("shape_slack", 0.005);
+    info.scale_recipe.shape_min_atoms = recipe.value("shape_min_atoms", int64_t(300));
     if (meta.contains("iteration")) {
       const auto &iteration = meta.at("iteration");
       info.stepsize = iteration.at("stepsize").get<double>();

@@ -97,19 +97,116 @@ double DenoiseScale::Spread::quantile(double q) const
   return value(kth_bits(static_cast<int64_t>(q * static_cast<double>(total - 1))));
 }
 
-DenoiseScale::Spread DenoiseScale::Spread::at_least(double fraction, double q) const
+DenoiseScale::Spread DenoiseScale::Spread::at_least(double floor) const
 {
-  const double floor = fraction * quantile(q);
   std::vector<double> kept;
   for (uint64_t b : bits)
     if (!(value(b) < floor)) kept.push_back(value(b));
   return Spread(std::move(kept), world);
 }
 
+double DenoiseScale::dense_floor(const Spread &count, const Recipe &recipe)
+{
+  return recipe.dense_fraction > 0.0 ? recipe.dense_fraction * count.quantile(recipe.dense_quantile) : 0.0;
+}
+
 double DenoiseScale::dense_median(const Spread &count, const Recipe &recipe)
 {
-  if (recipe.dense_fraction > 0.0) return count.at_least(recipe.dense_fraction, recipe.dense_quantile).median();
+  if (recipe.dense_fraction > 0.0) return count.at_least(dense_floor(count, recipe)).median();
   return count.median();
+}
+
+int64_t DenoiseScale::shape_term(double a, double b, double d2)
+{
+  return static_cast<int64_t>(std::nearbyint(a * b / d2 / SHAPE_UNIT));    // ties to even, as numpy's rint
+}
+
+int DenoiseScale::first_shell(const double *r, int n, int min_shell)
+{
+  int shell = 0;
+  double best = -1.0;
+  for (int e = std::max(min_shell, 1); e < n; ++e) {
+    const double ratio = r[e] / r[e - 1];
+    if (ratio > best) {
+      best = ratio;
+      shell = e;
+    }
+  }
+  return shell;
+}
+
+void DenoiseScale::symmetric_eigen(const double m[3][3], double values[3], double vectors[3][3])
+{
+  double a[3][3];
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      a[i][j] = m[i][j];
+      vectors[i][j] = i == j ? 1.0 : 0.0;
+    }
+  for (int sweep = 0; sweep < 50; ++sweep) {
+    const double off = std::fabs(a[0][1]) + std::fabs(a[0][2]) + std::fabs(a[1][2]);
+    if (off <= 1e-300) break;
+    for (int p = 0; p < 2; ++p)
+      for (int q = p + 1; q < 3; ++q) {
+        if (a[p][q] == 0.0) continue;
+        const double theta = (a[q][q] - a[p][p]) / (2.0 * a[p][q]);
+        const double t = (theta >= 0.0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1.0));
+        const double c = 1.0 / std::sqrt(t * t + 1.0), s = t * c;
+        for (int k = 0; k < 3; ++k) {    // a <- J^T a J, vectors <- vectors J
+          const double akp = a[k][p], akq = a[k][q];
+          a[k][p] = c * akp - s * akq;
+          a[k][q] = s * akp + c * akq;
+        }
+        for (int k = 0; k < 3; ++k) {
+          const double apk = a[p][k], aqk = a[q][k];
+          a[p][k] = c * apk - s * aqk;
+          a[q][k] = s * apk + c * aqk;
+        }
+        for (int k = 0; k < 3; ++k) {
+          const double vkp = vectors[k][p], vkq = vectors[k][q];
+          vectors[k][p] = c * vkp - s * vkq;
+          vectors[k][q] = s * vkp + c * vkq;
+        }
+      }
+  }
+  for (int i = 0; i < 3; ++i) values[i] = a[i][i];
+}
+
+double DenoiseScale::shape_round(const int64_t tensor[6], double T[3][3], bool apply)
+{
+  const double m[3][3] = {{(double) tensor[0], (double) tensor[3], (double) tensor[4]},
+                          {(double) tensor[3], (double) tensor[1], (double) tensor[5]},
+                          {(double) tensor[4], (double) tensor[5], (double) tensor[2]}};
+  double values[3], vectors[3][3];
+  symmetric_eigen(m, values, vectors);
+  const double mean = (values[0] + values[1] + values[2]) / 3.0;
+  const double change = std::sqrt(std::max({values[0], values[1], values[2]}) / std::min({values[0], values[1], values[2]})) - 1.0;
+  if (!apply) return change;
+  double S[3][3] = {}, U[3][3] = {};
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 3; ++k) S[i][j] += vectors[i][k] * vectors[j][k] / std::sqrt(values[k] / mean);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 3; ++k) U[i][j] += T[i][k] * S[k][j];
+  const double det = U[0][0] * (U[1][1] * U[2][2] - U[1][2] * U[2][1]) -
+      U[0][1] * (U[1][0] * U[2][2] - U[1][2] * U[2][0]) + U[0][2] * (U[1][0] * U[2][1] - U[1][1] * U[2][0]);
+  const double norm = std::cbrt(det);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) T[i][j] = U[i][j] / norm;
+  return change;
+}
+
+void DenoiseScale::stretches(const double T[3][3], double &largest, double &smallest)
+{
+  double g[3][3] = {};    // T^T T
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 3; ++k) g[i][j] += T[k][i] * T[k][j];
+  double values[3], vectors[3][3];
+  symmetric_eigen(g, values, vectors);
+  largest = std::sqrt(std::max({values[0], values[1], values[2]}));
+  smallest = std::sqrt(std::min({values[0], values[1], values[2]}));
 }
 
 double DenoiseScale::close_packed_distance(double volume)

@@ -26,6 +26,14 @@ namespace DenoiseScale {
     double dense_fraction = 0.0;      // 0: every atom counts (files written before 0.3)
     double dense_quantile = 0.9;
     double gas_spread = 0.0;          // interquartile range / median of nearest distances; 0: no check
+    // the homogeneous deformation (lmp_denoise/infer/scale.py shape_correction); 0 rounds: none
+    int shape_rounds = 0;
+    double shape_search = 1.7;    // x d: neighbours searched for a first shell
+    int shape_min_shell = 4;      // fewest neighbours of a first shell
+    int64_t shape_min_atoms = 300;    // fewer dense atoms with a shell: no deformation measured
+    // the last round may change the estimate by at most settle x its anisotropy before, plus
+    // slack; else nothing is undone
+    double shape_settle = 0.5, shape_slack = 0.005;
   };
 
   // Order statistics of non-negative values spread over the ranks of a communicator, exact and
@@ -40,8 +48,8 @@ namespace DenoiseScale {
     // median as numpy computes it (mean of the two middle values for an even count)
     double median() const;
     double quantile(double q) const;    // the element of rank floor(q (size - 1))
-    // the values at least 'fraction' x quantile(q)
-    Spread at_least(double fraction, double q) const;
+    // the values at least 'floor'
+    Spread at_least(double floor) const;
 
    private:
     std::vector<uint64_t> bits;    // this rank's values as bit patterns, sorted
@@ -56,8 +64,26 @@ namespace DenoiseScale {
 
   double window(double r, double radius, double width);
   double window_volume(double radius, double width, int samples = 4000);
-  // the median count of the dense atoms (see above)
+  // the smallest count of a dense atom (see above; 0: every atom is dense)
+  double dense_floor(const Spread &count, const Recipe &recipe);
+  // the median count of the dense atoms
   double dense_median(const Spread &count, const Recipe &recipe);
+
+  // the deformation estimate's arithmetic. Bond tensor terms v_a v_b / d^2 are summed as integers
+  // of SHAPE_UNIT (the same sum in any order: any rank count finds the same deformation)
+  constexpr double SHAPE_UNIT = 1.0 / 16777216.0;    // 2^-24
+  int64_t shape_term(double a, double b, double d2);
+  // the first shell of sorted distances r[0..n-1]: the largest r[e] / r[e-1] for e >= min_shell
+  // (the first of equals), as the number of neighbours before it; 0 when n <= min_shell
+  int first_shell(const double *r, int n, int min_shell);
+  // eigenvalues and eigenvectors (columns of 'vectors') of a symmetric 3x3 matrix (Jacobi)
+  void symmetric_eigen(const double m[3][3], double values[3], double vectors[3][3]);
+  // T <- T (tensor / its mean eigenvalue)^(-1/2), then T / det(T)^(1/3); tensor: xx yy zz xy xz yz.
+  // Returns the anisotropy of the correction (largest / smallest stretch - 1); with 'apply' false
+  // T is left as it is
+  double shape_round(const int64_t tensor[6], double T[3][3], bool apply = true);
+  // largest and smallest principal stretch of T (its singular values)
+  void stretches(const double T[3][3], double &largest, double &smallest);
   // nearest-neighbour distance of fcc/hcp with this volume per atom
   double close_packed_distance(double volume);
 

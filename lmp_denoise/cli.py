@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import DenoiseError
-from .infer.denoise import MAX_STEPS, IterationRecipe, Settings, parse_type_map
+from .infer.denoise import MAX_STEPS, SHAPES, IterationRecipe, Settings, parse_type_map
 from .io.compression import DEFAULT_BOUND, CompressedFileError
 from .io.formats import DISPLACEMENT_COLUMN
 
@@ -107,7 +107,9 @@ def _denoising_settings(args: argparse.Namespace, fewest_steps: int = 1) -> Sett
         raise UserError(f"--steps must be {what} to {MAX_STEPS}, not {args.steps}")
     if args.tol < 0:
         raise UserError(f"--tol must be >= 0, not {args.tol}")
-    return Settings(args.steps, args.tol, _parse_scale(args.scale), parse_type_map(args.types), _recipe(args))
+    if args.shape not in SHAPES:
+        raise UserError(f"--shape must be {' or '.join(SHAPES)}, not '{args.shape}'")
+    return Settings(args.steps, args.tol, _parse_scale(args.scale), parse_type_map(args.types), _recipe(args), args.shape)
 
 
 def _command_line() -> str:
@@ -284,7 +286,10 @@ def _upgrade(args: argparse.Namespace) -> int:
     if args.label_threshold is not None and not 0 < args.label_threshold < 1:
         raise UserError(f"--label-threshold must be in (0, 1), not {args.label_threshold}")
     neighbours = _label_neighbours(args, load(args.input).species) if args.label_neighbours else None
-    path = upgrade(args.input, args.output, neighbours, args.label_threshold, _recipe(args), _command_line())
+    if args.shape not in (None, "yes", "no"):
+        raise UserError(f"--shape must be yes or no, not '{args.shape}'")
+    shape = None if args.shape is None else args.shape == "yes"
+    path = upgrade(args.input, args.output, neighbours, args.label_threshold, _recipe(args), _command_line(), shape)
     print(f"{args.input} -> {path}: model file format {FORMAT_VERSION}")
     return 0
 
@@ -321,6 +326,13 @@ def _denoising_options(parser: argparse.ArgumentParser) -> None:
         "--scale",
         default="auto",
         help="'auto' (local volume per atom) or the nearest-neighbour distance D in A (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--shape",
+        metavar="auto|none",
+        default="auto",
+        help="with --scale auto: undo the system's homogeneous deformation (strained crystals, thin films) before"
+        " the model, as the model file's recipe says; none: only the volume is scaled (default: %(default)s)",
     )
     parser.add_argument("--types", help="TYPE:SPECIES,... atom types to model species, by name or index (multi-species models)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -483,13 +495,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read a model file of any supported format (e.g. format 1, the e3nn network itself) and write "
         "it in the current format: the same trained weights, metadata and training commands, with the tabulated "
         "network that the LAMMPS compute and the fused kernel evaluate, and the network's largest response measured "
-        "again. --momentum/--stepsize set the file's default iteration recipe (refused if it would not converge).",
+        "again. --momentum/--stepsize set the file's default iteration recipe (refused if it would not converge); "
+        "--shape yes makes the automatic scale also undo a system's homogeneous deformation (since 0.8), no stops it.",
     )
     upg.add_argument("input", metavar="INPUT", help="model file to read")
     upg.add_argument("-o", "--output", required=True, help="model file to write (may be INPUT)")
     upg.add_argument("--label-neighbours", help="rebuild the structure labels: species they look at, e.g. Si")
     upg.add_argument("--label-threshold", type=float, help="rebuild the structure labels with this largest score")
     _recipe_options(upg)
+    upg.add_argument("--shape", metavar="yes|no", help="measure and undo the homogeneous deformation (default: as INPUT)")
     upg.set_defaults(run=_upgrade)
 
     doc = sub.add_parser(

@@ -144,6 +144,9 @@ CASES = [
     (["train", "-o", "m.pt", "--lr", "0"], "--lr and --cutoff must be > 0"),
     (["train", "-o", "m.pt", "--steps", "0"], "--steps must be at least 1"),
     (["upgrade", "gone.pt", "-o", "new.pt"], "does not exist"),
+    (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--shape", "yes"], "its first shell is not isotropic"),
+    (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--shape", "maybe"], "--shape must be yes or no, not 'maybe'"),
+    (D + ["ok.dump", "-o", "o.dump", "--shape", "cubic"], "--shape must be auto or none, not 'cubic'"),
     (["evaluate", "ok.dump", "--expect", "quasicrystal"], "--expect must be one of"),
 ]
 

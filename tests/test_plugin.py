@@ -26,9 +26,12 @@ BOXES = {  # boundary, box, atoms
 }
 
 
-def crystal(box: str, extra: str = "", compute: str = "compute dn all denoise fcc-bcc-hcp 8") -> str:
-    """A thermally disordered Cu fcc crystal (random displacements), denoised and dumped."""
+def crystal(box: str, extra: str = "", compute: str = "compute dn all denoise fcc-bcc-hcp 8", stretch: float = 0.0) -> str:
+    """A thermally disordered Cu fcc crystal (random displacements), denoised and dumped;
+    ``stretch``: strained that much along x and by a third of it across (volume kept ~)."""
     boundary, region, fill = BOXES[box]
+    across = 1.0 - stretch / 3.0
+    strain = f"change_box all x scale {1.0 + stretch} y scale {across} z scale {across} remap" if stretch else ""
     return f"""
 units metal
 boundary {boundary}
@@ -37,6 +40,7 @@ lattice fcc 3.615
 create_box 2 box
 {fill}
 mass * 63.5
+{strain}
 displace_atoms all random 0.18 0.18 0.18 8271 units box
 pair_style zero 8.0
 pair_coeff * *
@@ -44,7 +48,7 @@ pair_coeff * *
 {extra}
 dump d all custom 1 dump.out id type x y z c_dn[1] c_dn[2] c_dn[3] c_dn[4]
 dump_modify d format float %.12g
-thermo_style custom step c_dn[1] c_dn[2] c_dn[3] c_dn[4]
+thermo_style custom step c_dn[1] c_dn[2] c_dn[3] c_dn[4] c_dn[5]
 thermo_modify format float %.17g
 run 0
 """
@@ -99,6 +103,30 @@ def test_momentum_matches_python_on_any_rank_count(ranks, model, tmp_path):
     assert np.abs(plain.atoms.positions - lammps_result).max() > 1e-3, "the keywords must change the iteration"
 
 
+@pytest.mark.parametrize("ranks", [1, 3])
+def test_strained_crystal_matches_python_on_any_rank_count(ranks, tmp_path):
+    """A crystal stretched 12% along x: the compute undoes the deformation as Python does (the
+    estimate's sums are integers, the same on any rank count), and 'shape none' does not."""
+
+    def row(output):
+        return [float(v) for v in next(line for line in output.splitlines() if line.strip().startswith("0 ")).split()]
+
+    output = run_lammps(crystal("orthogonal", stretch=0.12), tmp_path / "auto", ranks).stdout
+    frame = next(read_dump(tmp_path / "auto" / "dump.out"))
+    lammps_result = frame.tokens[:, [frame.columns.index(f"c_dn[{k}]") for k in (1, 2, 3)]].astype(float)
+    python = denoise(frame.to_atoms(), "fcc-bcc-hcp", steps=8)
+    assert np.abs(python.atoms.positions - lammps_result).max() < 1e-5
+    assert row(output)[5] == pytest.approx(python.deformation, rel=1e-9)
+    assert python.deformation == pytest.approx(1.12 / 0.96 - 1.0, abs=0.01), "the stretch, measured"
+    compute = "compute dn all denoise fcc-bcc-hcp 8 shape none"
+    output = run_lammps(crystal("orthogonal", compute=compute, stretch=0.12), tmp_path / "none", ranks).stdout
+    frame = next(read_dump(tmp_path / "none" / "dump.out"))
+    plain = frame.tokens[:, [frame.columns.index(f"c_dn[{k}]") for k in (1, 2, 3)]].astype(float)
+    assert row(output)[5] == 0.0
+    assert np.abs(denoise(frame.to_atoms(), "fcc-bcc-hcp", steps=8, shape="none").atoms.positions - plain).max() < 1e-5
+    assert np.abs(plain - lammps_result).max() > 1e-3, "the keyword must change the result"
+
+
 def test_cluster_in_a_huge_box_costs_little(tmp_path):
     output = run_lammps(crystal("cluster"), tmp_path).stdout
     memory = re.search(r"Per MPI rank memory allocation \(min/avg/max\) = [\d.]+ \| [\d.]+ \| ([\d.]+) Mbytes", output)
@@ -119,10 +147,11 @@ def test_group_atoms_outside_are_not_moved(tmp_path):
 def test_global_vector_and_tolerance(tmp_path):
     result = run_lammps(crystal("orthogonal", compute="compute dn all denoise fcc-bcc-hcp 50 tol 0.002"), tmp_path)
     row = next(line for line in result.stdout.splitlines() if line.strip().startswith("0 "))
-    iterations, largest, mean, scale = (float(v) for v in row.split()[1:])
+    iterations, largest, mean, scale, deformation = (float(v) for v in row.split()[1:])
     assert 1 <= iterations < 50, "tol should stop the iteration early"
     assert largest > mean > 0.0
     assert scale == pytest.approx(1.0, abs=0.03)
+    assert 0.0 <= deformation < 0.01, "an unstrained crystal (noise only)"
 
 
 MD = """

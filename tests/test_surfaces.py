@@ -36,9 +36,17 @@ def test_surface_layers_are_not_pushed_outward(slab, model):
             outward = np.where(layer < layer.max() / 2, -1.0, 1.0)
             profiles[run.iterations] = np.bincount(layer, dz * outward) / np.bincount(layer)
     # the 0.2 models moved the outer layers 1.4-1.8 A outward; on this thin slab (13 layers) the 0.5
-    # model (16 channels) moved a layer 0.10 A after 8 steps and 0.18 A after 16, the 0.6 one 0.085 / 0.11
-    assert np.abs(profiles[8]).max() <= 0.1, f"mean outward move per layer after 8 steps: {np.round(profiles[8], 3)}"
-    assert np.abs(profiles[16]).max() <= 0.15, f"the surface keeps moving with more steps: {np.round(profiles[16], 3)}"
+    # model (16 channels) moved a layer 0.10 A after 8 steps and 0.18 A after 16, the 0.6 one 0.085 / 0.11.
+    # This snapshot's layers also stand up to ~0.1 A off their mean heights (a thermal standing wave
+    # across the film, which denoising removes: the 1 ps average moves the layers of the cases'
+    # films 0.04-0.07 A); since 0.8 the film's own strain (here 2%) is undone before the network,
+    # and the film no longer contracts with more steps (without it the outer layers move -0.02 ->
+    # -0.11 A from 8 to 16 steps)
+    outer = [0, 1, -2, -1]
+    assert np.abs(profiles[8][outer]).max() <= 0.1, f"mean outward move per layer after 8 steps: {np.round(profiles[8], 3)}"
+    assert np.abs(profiles[8]).max() <= 0.12, f"mean move per layer after 8 steps: {np.round(profiles[8], 3)}"
+    drift = np.abs(profiles[16] - profiles[8])[outer].max()
+    assert drift <= 0.06, f"the surfaces keep moving with more steps: {np.round(profiles[16], 3)}"
     clean = run.result().atoms
     fcc = ptm_types(clean) == CLASSES["fcc"]["PTM"]
     top = layer.max()

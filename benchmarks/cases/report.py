@@ -27,6 +27,7 @@ CASES = {
     "grain_boundaries": ("Grain boundaries in Ta (paper case 6)", ["case_bicrystal.png"]),
     "glass": ("Metallic glass and liquid", []),
     "momentum": ("Momentum: precision against surfaces, particles and glass", ["momentum.png"]),
+    "strain": ("Strained crystals and thin films: the deformation undone", ["strain.png"]),
     "nucleus": ("A nucleus in the undercooled Cu melt (paper case 3)", ["case_nucleus.png"]),
     "dislocation": ("A screw dislocation dipole in Ta (paper case 5)", ["case_dislocation.png"]),
 }

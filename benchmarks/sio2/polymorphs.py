@@ -34,9 +34,9 @@ BOND = 2.0  # A: Si-O bonds (1.6 A) vs the next Si-O distance (> 3 A)
 STATES = ["raw", "1 step", "8 steps", "1 ps average", "minimised"]
 
 
-def states(frames, model) -> tuple[dict[str, tuple[Atoms, object]], np.ndarray, float]:
-    """Each state's atoms and labels (the denoiser's scale factor for all of them), the model
-    species per atom and that factor."""
+def states(frames, model) -> tuple[dict[str, tuple[Atoms, object]], np.ndarray, np.ndarray]:
+    """Each state's atoms and labels (the denoiser's length map for all of them), the model
+    species per atom and that map."""
     run = Denoiser(frames.raw, model, types=TYPES)
     atoms = {"raw": frames.raw}
     while run.iterations < 8:
@@ -46,8 +46,8 @@ def states(frames, model) -> tuple[dict[str, tuple[Atoms, object]], np.ndarray, 
     atoms["1 ps average"], atoms["minimised"] = frames.average, frames.minimum
     species = run.species.numpy()
     labels = model.labels
-    found = {key: (a, label_atoms(a.positions, a.cell.array, a.pbc, species, run.factor, labels)) for key, a in atoms.items()}
-    return found, species, run.factor
+    found = {key: (a, label_atoms(a.positions, a.cell.array, a.pbc, species, run.to_model, labels)) for key, a in atoms.items()}
+    return found, species, run.to_model
 
 
 def geometry(atoms: Atoms) -> dict[str, np.ndarray]:
@@ -80,10 +80,10 @@ def main() -> None:
     rows, spreads, example, species_rows = [], [], None, []
     alone = replace(model.labels, inherit=[])  # the templates alone: O atoms keep their own verdict
     for (name, temperature), f in frames.items():
-        found, species, factor = states(f, model)
+        found, species, to_model = states(f, model)
         want = "other" if name == "liquid" else name
         moved, labels = found["8 steps"]
-        own = label_atoms(moved.positions, moved.cell.array, moved.pbc, species, factor, alone)
+        own = label_atoms(moved.positions, moved.cell.array, moved.pbc, species, to_model, alone)
         silicon, oxygen = species == 0, species == 1
         picks = ((labels, silicon), (own, oxygen), (labels, oxygen))
         species_rows.append((name, temperature, *(float(np.mean(x.name[m] == want)) for x, m in picks)))

@@ -17,7 +17,7 @@ from ..models.modelfile import PLAIN, IterationRecipe, LoadedModel
 from ..nn.inference import Evaluator
 from ..nn.neighbors import SKIN, build_graph
 from .labels import Labels, label_atoms
-from .scale import StructureError, close_packed_distance, nearest_distances, volume_per_atom
+from .scale import StructureError, anisotropy, close_packed_distance, dense_volume, nearest_distances, shape_correction
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Settings:
     scale: str | float = "auto"
     types: dict[int, int | str] | None = None
     recipe: IterationRecipe | None = None  # None: the model file's
+    shape: str = "auto"
 
     def kwargs(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -44,6 +45,20 @@ class DenoiseResult:
     iterations: int
     scale: float  # factor applied to the input lengths before the model
     max_move: float  # largest single-atom move in the last iteration, input units
+    shape: np.ndarray  # (3, 3), det 1: lengths @ shape undo the homogeneous deformation (identity: none measured)
+
+    @property
+    def to_model(self) -> np.ndarray:
+        """The map from input lengths (row vectors) to the model's units: scale x shape."""
+        return self.scale * self.shape
+
+    @property
+    def deformation(self) -> float:
+        """How anisotropic the undone deformation is: largest / smallest principal stretch - 1."""
+        return anisotropy(self.shape)
+
+
+SHAPES = ("auto", "none")  # measure the homogeneous deformation as the model file says, or not
 
 
 def length_scale(atoms: Atoms, model: LoadedModel, scale: str | float = "auto", distance: float | None = None) -> float:
@@ -53,12 +68,26 @@ def length_scale(atoms: Atoms, model: LoadedModel, scale: str | float = "auto", 
     ``distance``: the median nearest-neighbour distance, if already known.
     """
     if scale == "auto":
-        volume = volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc, model.scale_recipe, distance)
-        return (model.reference_volume / volume) ** (1.0 / 3.0)
+        return auto_scale(atoms, model, distance, "none")[0]
     distance = float(scale)
     if not distance > 0.0:
         raise StructureError(f"scale must be 'auto' or a positive distance in A, not {scale}")
     return close_packed_distance(model.reference_volume) / distance
+
+
+def auto_scale(atoms: Atoms, model: LoadedModel, distance: float | None = None, shape: str = "auto") -> tuple[float, np.ndarray]:
+    """The automatic scale factor and, with ``shape`` "auto" and a model whose recipe measures it,
+    the map that undoes the system's homogeneous deformation (scale.shape_correction); else identity."""
+    if shape not in SHAPES:
+        raise StructureError(f"shape must be one of {', '.join(SHAPES)}, not '{shape}'")
+    recipe, cell = model.scale_recipe, atoms.cell.array
+    if distance is None:
+        distance = nearest_distances(atoms.positions, cell, atoms.pbc, recipe)[0]
+    volume, dense = dense_volume(atoms.positions, cell, atoms.pbc, recipe, distance)
+    factor = (model.reference_volume / volume) ** (1.0 / 3.0)
+    if shape == "none":
+        return factor, np.eye(3)
+    return factor, shape_correction(atoms.positions, cell, atoms.pbc, dense, distance, recipe)
 
 
 def parse_type_map(text: str | None) -> dict[int, int | str] | None:
@@ -125,13 +154,19 @@ class Denoiser:
         types: dict[int, int | str] | None = None,
         movable: np.ndarray | None = None,
         recipe: IterationRecipe | None = None,
+        shape: str = "auto",
     ) -> None:
         self.model = load_model(model) if isinstance(model, str) else model
         self.recipe = self.model.iteration if recipe is None else self.model.checked(recipe)
         self.atoms = atoms
         # overlapping atoms are an error whatever the scale; the distances serve the scale too
         typical, closest = nearest_distances(atoms.positions, atoms.cell.array, atoms.pbc, self.model.scale_recipe)
-        self.factor = length_scale(atoms, self.model, scale, typical)
+        if scale == "auto":
+            self.factor, self.shape = auto_scale(atoms, self.model, typical, shape)
+        else:  # a given distance: no density pass, no deformation measured
+            self.factor, self.shape = length_scale(atoms, self.model, scale, typical), np.eye(3)
+        # None: no deformation to undo, the positions go to the model as they are
+        self._inverse = None if np.array_equal(self.shape, np.eye(3)) else np.linalg.inv(self.shape)
         low, high = SCALE_RANGE
         if not low <= self.factor <= high:
             raise StructureError(
@@ -153,13 +188,22 @@ class Denoiser:
         self.iterations = 0
         self.max_move = 0.0
 
+    @property
+    def to_model(self) -> np.ndarray:
+        """The map from input lengths (row vectors) to the model's units."""
+        return self.factor * self.shape
+
     def step(self) -> float:
         """One iteration; returns the largest move (input units)."""
-        cell = self.atoms.cell.array
-        if self.graph is None or not self.graph.still_valid(self.positions, self.cutoff):
+        cell, positions = self.atoms.cell.array, self.positions
+        if self._inverse is not None:  # the model sees the positions with the deformation undone
+            cell, positions = cell @ self.shape, positions @ self.shape
+        if self.graph is None or not self.graph.still_valid(positions, self.cutoff):
             self.graph = None  # freed before its successor is built: one graph in memory at a time
-            self.graph = build_graph(self.positions, cell, self.atoms.pbc, self.cutoff * (1.0 + SKIN))
-        move = self.evaluator.predict(self.positions, cell, self.graph, self.species, self.factor)
+            self.graph = build_graph(positions, cell, self.atoms.pbc, self.cutoff * (1.0 + SKIN))
+        move = self.evaluator.predict(positions, cell, self.graph, self.species, self.factor)
+        if self._inverse is not None:
+            move = move @ self._inverse
         if not np.all(np.isfinite(move)):
             raise StructureError("the model produced non-finite moves; check the input and the model file")
         move[~self.mask] = 0.0
@@ -175,7 +219,7 @@ class Denoiser:
     def result(self) -> DenoiseResult:
         out = self.atoms.copy()
         out.positions = self.positions.copy()
-        return DenoiseResult(out, self.positions - self.atoms.positions, self.iterations, self.factor, self.max_move)
+        return DenoiseResult(out, self.positions - self.atoms.positions, self.iterations, self.factor, self.max_move, self.shape)
 
 
 def denoise(
@@ -187,13 +231,14 @@ def denoise(
     types: dict[int, int | str] | None = None,
     movable: np.ndarray | None = None,
     recipe: IterationRecipe | None = None,
+    shape: str = "auto",
 ) -> DenoiseResult:
     """Up to ``steps`` iterations of r <- r - g(r), from the second on in the heavy-ball form of
     ``recipe`` (default: the model file's); stop once the largest move is below ``tol`` (A).
     ``steps`` 0 checks the input and measures its scale but moves nothing."""
     if not 0 <= steps <= MAX_STEPS:
         raise StructureError(f"steps must be 0 (the raw positions) to {MAX_STEPS} (moves stop changing after tens), not {steps}")
-    run = Denoiser(atoms, model, scale, types, movable, recipe)
+    run = Denoiser(atoms, model, scale, types, movable, recipe, shape)
     while run.iterations < steps:
         if run.step() < tol:
             break
@@ -215,4 +260,4 @@ def classify(atoms: Atoms, model: LoadedModel | str = DEFAULT_MODEL, steps: int 
     result = denoise(atoms, model, steps, **options)
     species = species_indices(atoms, model, options.get("types"))
     out = result.atoms
-    return Classification(result, label_atoms(out.positions, out.cell.array, out.pbc, species, result.scale, labels))
+    return Classification(result, label_atoms(out.positions, out.cell.array, out.pbc, species, result.to_model, labels))

@@ -111,6 +111,8 @@ class FrameLog:
             return
         self.work += len(result.atoms) * result.iterations
         summary = f"{result.iterations} it, largest move {result.max_move:.3g} A, scale {result.scale:.3f}"
+        if result.deformation > 0.0:
+            summary += f", deformation {result.deformation:.1%}"
         if self.bar is not None:
             self.bar.set_postfix_str(summary)
             return

@@ -294,11 +294,17 @@ class Labels:
         return {n: float(c) / max(1, len(self.index)) for n, c in zip(self.names, counts, strict=True)}
 
 
-def label_atoms(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, factor: float, labels: LabelSet) -> Labels:
-    """Labels of (denoised) positions; ``factor`` maps input lengths to model units."""
+def label_atoms(
+    positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, to_model: float | np.ndarray, labels: LabelSet
+) -> Labels:
+    """Labels of (denoised) positions; ``to_model`` maps input lengths to model units: a factor,
+    or a 3x3 map of row vectors (``DenoiseResult.to_model``: the scale and the undone deformation)."""
     width = max([t.k for t in labels.templates] + [rule.count for rule in labels.inherit])
+    to_model = np.asarray(to_model, dtype=np.float64)
+    if to_model.ndim == 0:
+        to_model = to_model * np.eye(3)
     near = neighbourhoods(
-        positions * factor, np.asarray(cell) * factor, pbc, species, labels.reach, width, labels.neighbour_species
+        positions @ to_model, np.asarray(cell) @ to_model, pbc, species, labels.reach, width, labels.neighbour_species
     )
     best = np.ones(len(positions))
     index = np.full(len(positions), len(labels.names) - 1)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import DenoiseError
-from ..nn.neighbors import pair_distances
+from ..nn.neighbors import edges, pair_distances
 
 PAIR_CHUNK = 1 << 20
 SLAB_ATOMS = 1 << 16  # density counts of larger systems are taken slab by slab (see neighbour_counts)
@@ -37,12 +37,26 @@ class ScaleRecipe:
     # nearest-neighbour distances whose interquartile range exceeds this x their median are a gas
     # or random points, not condensed matter (solids and liquids: < 0.1); 0: no check (before 0.3)
     gas_spread: float = 0.0
+    # the homogeneous deformation (shape_correction): rounds of the estimate (0: none, the recipe
+    # of files written before lmp-denoise 0.8), neighbours searched for each dense atom's first
+    # shell (x d), the fewest neighbours a first shell has, and the fewest dense atoms with a
+    # shell that measure a deformation (a smaller system is left as it is)
+    shape_rounds: int = 0
+    shape_search: float = 1.7
+    shape_min_shell: int = 4
+    shape_min_atoms: int = 300
+    # the estimate must settle: the last round may change it by at most shape_settle x what the
+    # rounds before found, plus shape_slack (anisotropies); else the shells are too blurred to tell
+    # and nothing is undone
+    shape_settle: float = 0.5
+    shape_slack: float = 0.005
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-RECIPE = ScaleRecipe(dense_fraction=0.85, gas_spread=0.3)  # written into new model files; runtimes read it back from the file
+# written into new model files; runtimes read it back from the file
+RECIPE = ScaleRecipe(dense_fraction=0.85, gas_spread=0.3, shape_rounds=2)
 
 
 class StructureError(DenoiseError, ValueError):
@@ -150,10 +164,18 @@ def volume_per_atom(
 ) -> float:
     """Volume per atom of the dense part of the system, in the input's units (``distance``: the
     median nearest-neighbour distance, if already known)."""
+    return dense_volume(positions, cell, pbc, recipe, distance)[0]
+
+
+def dense_volume(
+    positions: np.ndarray, cell: np.ndarray, pbc, recipe: ScaleRecipe = RECIPE, distance: float | None = None
+) -> tuple[float, np.ndarray]:
+    """``volume_per_atom`` and which atoms are in the dense part (the atoms it was measured on)."""
     d = nearest_distances(positions, cell, pbc, recipe)[0] if distance is None else distance
     radius, width = recipe.sphere_radius * d, recipe.smoothing * d
     count = neighbour_counts(positions, cell, pbc, radius, width)
-    return float(window_volume(radius, width) / dense_median(count, recipe))
+    dense = dense_atoms(count, recipe)
+    return float(window_volume(radius, width) / np.median(count[dense])), dense
 
 
 def neighbour_counts(positions: np.ndarray, cell: np.ndarray, pbc, radius: float, width: float) -> np.ndarray:
@@ -221,11 +243,117 @@ def quantile(values: np.ndarray, q: float) -> float:
     return float(np.partition(values, rank)[rank])
 
 
-def dense_median(count: np.ndarray, recipe: ScaleRecipe) -> float:
-    """Median neighbour count of the atoms in the dense part (surface atoms left out)."""
-    if recipe.dense_fraction > 0.0:
-        count = count[count >= recipe.dense_fraction * quantile(count, recipe.dense_quantile)]
-    return float(np.median(count))
+def dense_atoms(count: np.ndarray, recipe: ScaleRecipe) -> np.ndarray:
+    """The atoms of the dense part (surface atoms left out), from their neighbour counts."""
+    if recipe.dense_fraction == 0.0:
+        return np.ones(len(count), bool)
+    return count >= recipe.dense_fraction * quantile(count, recipe.dense_quantile)
+
+
+# bond tensor terms (in units of d^2) are summed as integers of this size: the same sum in any
+# order, so every rank count of the compute finds the same deformation
+SHAPE_UNIT = 2.0**-24
+# each atom's neighbours are gathered once within this x the search radius; a corrected frame
+# whose smallest stretch is below 1 / SHAPE_GATHER gathers them again (the results do not depend on it)
+SHAPE_GATHER = 1.1
+TENSOR_TERMS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))  # xx yy zz xy xz yz, as the compute sums them
+
+
+def shape_correction(
+    positions: np.ndarray, cell: np.ndarray, pbc, dense: np.ndarray, d: float, recipe: ScaleRecipe
+) -> np.ndarray:
+    """A 3x3 map T with det 1 such that ``positions @ T`` undoes the system's homogeneous deformation.
+
+    Every lattice the models know has a first shell whose bond tensor sum(v v^T) is isotropic
+    (fcc, bcc with its 14 neighbours, ideal hcp, sc, diamond, rock salt, a regular SiO4
+    tetrahedron), so a strained crystal's tensor, summed over the dense atoms, measures its
+    deformation F (it is F^T F up to a factor). Per dense atom, its first shell ends at the largest
+    ratio between consecutive neighbour distances (from the ``shape_min_shell``-th on, within
+    ``shape_search`` d); the most common shell size k, then the k nearest neighbours of each
+    atom that has a shell give the tensor; T = (tensor / its mean eigenvalue)^(-1/2), and the
+    tensor is measured again in the corrected frame, ``shape_rounds`` times in all (noise blurs
+    the shells of a strongly deformed crystal; corrected, they are sharper). An estimate whose
+    last round still changes it much (``shape_settle``) comes from shells too blurred to tell
+    (noise above ~0.1 of the neighbour distance): then nothing is undone. A film thinner than ~10 nm carries a few
+    percent of such strain from its surface stress; the models, trained on crystals strained by
+    at most 2%, would pull it back toward the cubic shape. Glass and liquids give T ~ 1.
+    """
+    T = np.eye(3)
+    if recipe.shape_rounds == 0:
+        return T
+    reach = recipe.shape_search * d
+    tables = list(_neighbour_tables(positions, cell, pbc, dense, SHAPE_GATHER * reach))
+    shell = np.zeros(len(positions), np.int64)  # first-shell size of each dense atom (0: none found)
+    for atoms, table in tables:
+        shell[atoms] = _first_shells(np.sqrt(np.sort(_squared_lengths(table, reach), axis=1)), recipe.shape_min_shell)
+    if np.count_nonzero(shell) < recipe.shape_min_atoms:
+        return T
+    k = int(np.argmax(np.bincount(shell[shell > 0])))  # the most common size; the smallest of equals
+    for round in range(recipe.shape_rounds):
+        smallest = np.linalg.svd(T, compute_uv=False)[-1]
+        if smallest * SHAPE_GATHER < 1.0:  # the gathered neighbours may miss some within reach
+            tables = list(_neighbour_tables(positions, cell, pbc, dense, reach / smallest))
+        total = np.zeros(6, np.int64)
+        for atoms, table in tables:
+            corrected = table @ T
+            lengths = _squared_lengths(corrected, reach)
+            chosen = shell[atoms] > 0
+            chosen &= np.isfinite(lengths).sum(axis=1) >= k
+            nearest = np.argpartition(lengths[chosen], k - 1, axis=1)[:, :k]
+            v = np.take_along_axis(corrected[chosen], nearest[:, :, None], axis=1).reshape(-1, 3)
+            for c, (a, b) in enumerate(TENSOR_TERMS):
+                total[c] += np.rint(v[:, a] * v[:, b] / (d * d) / SHAPE_UNIT).astype(np.int64).sum()
+        tensor = np.array([[total[0], total[3], total[4]], [total[3], total[1], total[5]], [total[4], total[5], total[2]]], float)
+        values, axes = np.linalg.eigh(tensor / (np.trace(tensor) / 3.0))
+        change = np.sqrt(values.max() / values.min()) - 1.0  # the anisotropy of this round's correction
+        if 0 < round == recipe.shape_rounds - 1 and change > recipe.shape_settle * anisotropy(T) + recipe.shape_slack:
+            return np.eye(3)
+        T = T @ (axes * values**-0.5) @ axes.T
+        T /= np.cbrt(np.linalg.det(T))
+    return T
+
+
+def anisotropy(shape: np.ndarray) -> float:
+    """Largest / smallest principal stretch of a shape map, minus 1 (0: no deformation undone)."""
+    stretch = np.linalg.svd(shape, compute_uv=False)
+    return float(stretch[0] / stretch[-1] - 1.0)
+
+
+def _squared_lengths(table: np.ndarray, reach: float) -> np.ndarray:
+    """Squared lengths of a neighbour table's vectors, inf beyond ``reach`` (and for padding)."""
+    lengths = np.einsum("nwc,nwc->nw", table, table)
+    return np.where(lengths < reach * reach, lengths, np.inf)
+
+
+def _first_shells(r: np.ndarray, min_shell: int) -> np.ndarray:
+    """Per row of sorted distances (inf-padded): the neighbours before the largest ratio of
+    consecutive distances from the ``min_shell``-th on (the first of equals); 0 where none."""
+    low = max(min_shell, 1)
+    if r.shape[1] <= low:
+        return np.zeros(len(r), np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = r[:, low:] / r[:, low - 1 : -1]
+    ratio[~np.isfinite(r[:, low:])] = -np.inf
+    shell = low + np.argmax(ratio, axis=1)
+    return np.where(np.isfinite(r[:, low]), shell, 0)
+
+
+def _neighbour_tables(positions: np.ndarray, cell: np.ndarray, pbc, centres: np.ndarray, radius: float):
+    """Per slab (see neighbour_counts): the ``centres`` among its home atoms and, for each, the
+    vectors to its neighbours within ``radius`` as rows of an (atoms, width, 3) table, padded
+    with vectors far beyond any search radius."""
+    for home, members, box in _slabs(positions, cell, pbc, radius):
+        pair, vectors = edges(members, box, pbc, radius)
+        keep = pair[0] < len(home)
+        keep[keep] = centres[home[pair[0][keep]]]
+        i, vectors = pair[0][keep], vectors[keep]
+        order = np.argsort(i, kind="stable")
+        i, vectors = i[order], vectors[order]
+        atoms, first, count = np.unique(i, return_index=True, return_counts=True)
+        row = np.repeat(np.arange(len(atoms)), count)
+        table = np.full((len(atoms), int(count.max(initial=0)), 3), 1e3 * radius)
+        table[row, np.arange(len(i)) - first[row]] = vectors
+        yield home[atoms], table
 
 
 def close_packed_distance(volume: float) -> float:

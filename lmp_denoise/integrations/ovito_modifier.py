@@ -6,7 +6,9 @@ It moves particles to their denoised positions and adds:
 
 * particle property ``Denoising Displacement`` (|r_denoised - r|, A);
 * attributes ``Denoising.iterations``, ``Denoising.largest_move`` (last iteration, A),
-  ``Denoising.scale`` (factor applied to lengths before the model);
+  ``Denoising.scale`` (factor applied to lengths before the model), ``Denoising.deformation``
+  (the homogeneous deformation undone before the model, as largest / smallest stretch - 1; 0:
+  none; ``undo_deformation`` off, or a model file without the estimate);
 * data table ``denoising-convergence``: the largest move of every iteration;
 * with ``labels`` on, the structure labels of the denoised positions (lmp_denoise/infer/labels.py,
   the model's own training lattices): typed particle property ``Denoising Structure`` (type ids
@@ -46,6 +48,7 @@ class ScoreBasedDenoising(ModifierInterface):
     momentum = Float(0.0, label="else momentum B (0: plain iterations)")
     stepsize = Float(1.0, label="and step size A (1: plain iterations)")
     scale = Str("auto", label="Scale: auto, or nearest-neighbour distance (A)")
+    undo_deformation = Bool(True, label="With scale auto: undo a homogeneous deformation (as the model says)")
     types = Str("", label="Type map, e.g. 1:A,2:B (multi-species models)")
     device = Enum("cpu", "cuda", label="Device")
     only_selected = Bool(False, label="Move only selected particles")
@@ -69,7 +72,8 @@ class ScoreBasedDenoising(ModifierInterface):
                 raise StructureError("'Move only selected particles' is on, but no particles are selected")
             movable = np.asarray(data.particles["Selection"]) != 0
         recipe = None if self.model_recipe else IterationRecipe(self.stepsize, self.momentum)
-        run = Denoiser(atoms, model, scale, parse_type_map(self.types), movable, recipe)
+        shape = "auto" if self.undo_deformation else "none"
+        run = Denoiser(atoms, model, scale, parse_type_map(self.types), movable, recipe, shape)
         moves = []
         yield "Score-based denoising"
         while run.iterations < self.steps:
@@ -83,6 +87,7 @@ class ScoreBasedDenoising(ModifierInterface):
         data.attributes["Denoising.iterations"] = result.iterations
         data.attributes["Denoising.largest_move"] = result.max_move
         data.attributes["Denoising.scale"] = result.scale
+        data.attributes["Denoising.deformation"] = result.deformation
         table = data.tables.create(
             identifier="denoising-convergence", title="Denoising convergence", plot_mode=DataTable.PlotMode.Line
         )
@@ -90,7 +95,7 @@ class ScoreBasedDenoising(ModifierInterface):
         table.y = table.create_property("Largest move", data=np.asarray(moves))
         if names is not None:
             moved = result.atoms
-            found = label_atoms(moved.positions, moved.cell.array, moved.pbc, run.species.numpy(), result.scale, model.labels)
+            found = label_atoms(moved.positions, moved.cell.array, moved.pbc, run.species.numpy(), result.to_model, model.labels)
             structure = data.particles_.create_property("Denoising Structure", data=found.index.astype(np.int32))
             for index, (name, colour) in enumerate(zip(names, _colours(names), strict=True)):
                 structure.types.append(ElementType(id=index, name=name, color=colour))

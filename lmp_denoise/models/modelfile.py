@@ -14,7 +14,7 @@ import io
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,7 @@ import torch
 
 from ..errors import DenoiseError
 from ..infer.labels import LabelSet, build_labels
-from ..infer.scale import RECIPE, ScaleRecipe, StructureError
+from ..infer.scale import RECIPE, ScaleRecipe, StructureError, anisotropy, dense_volume, nearest_distances, shape_correction
 from ..io.formats import default_file_mode
 
 if TYPE_CHECKING:
@@ -175,6 +175,34 @@ class LoadedModel:
         return net.eval()
 
 
+# the largest deformation the estimate may read on a model's own ideal lattices for it to be used
+SHAPE_TOLERANCE = 1e-3
+
+
+def shape_misreads(structures: list[str]) -> dict[str, float]:
+    """The training lattices on which the deformation estimate (infer/scale.py shape_correction)
+    reads a deformation, with its size: their first shells are not isotropic (silica's
+    polymorphs), so a model trained on them is left without the estimate."""
+    from ..data.lattices import training_cell
+
+    out = {}
+    for name in structures:
+        atoms = training_cell(name, 1000)
+        cell, pbc = atoms.cell.array, atoms.pbc
+        d = nearest_distances(atoms.positions, cell, pbc, RECIPE)[0]
+        dense = dense_volume(atoms.positions, cell, pbc, RECIPE, d)[1]
+        value = anisotropy(shape_correction(atoms.positions, cell, pbc, dense, d, RECIPE))
+        if value > SHAPE_TOLERANCE:
+            out[name] = value
+    return out
+
+
+def shape_recipe(structures: list[str]) -> ScaleRecipe:
+    """The scale recipe of a new model file: this version's, without the deformation estimate if
+    it misreads one of the model's lattices."""
+    return replace(RECIPE, shape_rounds=0) if shape_misreads(structures) else RECIPE
+
+
 def save(net: DenoiserNet, metadata: dict, path: str | Path, intervals: int = DEFAULT_INTERVALS) -> Path:
     """Tabulate ``net`` and write it, its weights and ``metadata`` atomically to ``path``."""
     missing = [k for k in REQUIRED_KEYS if k != "format_version" and k not in metadata]
@@ -188,7 +216,7 @@ def save(net: DenoiserNet, metadata: dict, path: str | Path, intervals: int = DE
     scripted = torch.jit.script(tabulated)
     info = {
         "format_version": FORMAT_VERSION,
-        "scale_recipe": RECIPE.as_dict(),
+        "scale_recipe": shape_recipe(metadata.get("structures", [])).as_dict(),
         **metadata,
         "config": net.config.as_dict(),
         "network": {"kind": "tabulated", "intervals": intervals, "feature_size": tabulated.feature_size()},
@@ -262,16 +290,33 @@ def upgrade(
     label_threshold: float | None = None,
     recipe: IterationRecipe | None = None,
     command: str | None = None,
+    shape: bool | None = None,
 ) -> Path:
     """Rewrite a model file in the current format (same weights, metadata and history), adding
     the structure labels of its training lattices if it has none; the label options rebuild them,
-    ``recipe`` replaces the iteration recipe; ``command`` is added to the file's ``upgrades``."""
+    ``recipe`` replaces the iteration recipe, ``shape`` True writes this version's constants of the
+    deformation estimate into the file's scale recipe (False: no estimate); ``command`` is added to
+    the file's ``upgrades``."""
     old = load(source)
     metadata = {k: v for k, v in old.metadata.items() if k not in ("format_version", "network")}
     if command:
         metadata["upgrades"] = [*metadata.get("upgrades", []), command]
     if recipe is not None:
         metadata["iteration"] = recipe.as_dict()
+    if shape is not None:
+        misread = shape_misreads(metadata.get("structures", [])) if shape else {}
+        if misread:
+            worst = max(misread, key=misread.get)
+            raise ModelFileError(
+                f"the deformation estimate reads this model's own {worst} lattice as deformed by {misread[worst]:.1%}"
+                " (its first shell is not isotropic): --shape yes would distort it; leave it off"
+            )
+        current = {k: v for k, v in RECIPE.as_dict().items() if k.startswith("shape_")}
+        metadata["scale_recipe"] = {
+            **old.scale_recipe.as_dict(),
+            **current,
+            "shape_rounds": current["shape_rounds"] if shape else 0,
+        }
     relabel = label_neighbours is not None or label_threshold is not None
     if ("labels" not in metadata or relabel) and "structures" in metadata:
         options = {} if label_threshold is None else {"threshold": label_threshold}
