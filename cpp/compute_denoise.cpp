@@ -869,10 +869,6 @@ void ComputeDenoise::compute_peratom()
   double **x = atom->x;
   for (int i = 0; i < nall; ++i)
     for (int k = 0; k < 3; ++k) xd[i][k] = x[i][k];
-  for (int i = 0; i < atom->nlocal; ++i)    // ghosts are copies: their owners check them
-    if (!std::isfinite(x[i][0] + x[i][1] + x[i][2]))
-      error->one(FLERR, "Compute denoise: atom {} has a non-finite coordinate (NaN or inf); check the dynamics",
-                 atom->tag[i]);
 
   neighbor->build_one(pairs);
   scale = user_distance > 0.0 ? fixed_scale() : auto_scale();
