@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import DenoiseError
-from ..nn.neighbors import edges, pair_distances
+from ..nn.neighbors import half_edges, pair_distances
 
 PAIR_CHUNK = 1 << 20
 SLAB_ATOMS = 1 << 16  # density counts of larger systems are taken slab by slab (see neighbour_counts)
@@ -203,7 +203,7 @@ def _window_sums(positions: np.ndarray, cell: np.ndarray, pbc, radius: float, wi
     return sums
 
 
-def _slabs(positions: np.ndarray, cell: np.ndarray, pbc, reach: float):
+def _slabs(positions: np.ndarray, cell: np.ndarray, pbc, reach: float, atoms_per_slab: int | None = None):
     """(home atoms, their positions then the margin's, a cell) for each slab; one slab, the whole
     system, when it is small, has no box or is too thin for slabs twice ``reach`` thick. A slab's
     cell stays periodic (cell lists are fastest so) but is long enough along the cut axis that no
@@ -212,7 +212,8 @@ def _slabs(positions: np.ndarray, cell: np.ndarray, pbc, reach: float):
     volume = abs(float(np.linalg.det(cell)))
     heights = volume / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1) if volume > 1e-9 else np.zeros(3)
     axis = int(np.argmax(np.where(periodic, heights, 0.0)))
-    slabs = min(-(-n // SLAB_ATOMS), int(heights[axis] // (2.0 * reach))) if periodic[axis] else 1
+    per_slab = SLAB_ATOMS if atoms_per_slab is None else atoms_per_slab
+    slabs = min(-(-n // per_slab), int(heights[axis] // (2.0 * reach))) if periodic[axis] else 1
     if slabs < 2:
         yield np.arange(n), positions, cell
         return
@@ -253,9 +254,6 @@ def dense_atoms(count: np.ndarray, recipe: ScaleRecipe) -> np.ndarray:
 # bond tensor terms (in units of d^2) are summed as integers of this size: the same sum in any
 # order, so every rank count of the compute finds the same deformation
 SHAPE_UNIT = 2.0**-24
-# each atom's neighbours are gathered once within this x the search radius; a corrected frame
-# whose smallest stretch is below 1 / SHAPE_GATHER gathers them again (the results do not depend on it)
-SHAPE_GATHER = 1.1
 TENSOR_TERMS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))  # xx yy zz xy xz yz, as the compute sums them
 
 
@@ -282,19 +280,18 @@ def shape_correction(
     if recipe.shape_rounds == 0:
         return T
     reach = recipe.shape_search * d
-    tables = list(_neighbour_tables(positions, cell, pbc, dense, SHAPE_GATHER * reach))
     shell = np.zeros(len(positions), np.int64)  # first-shell size of each dense atom (0: none found)
-    for atoms, table in tables:
+    for atoms, table in _neighbour_tables(positions, cell, pbc, dense, reach):
         shell[atoms] = _first_shells(np.sqrt(np.sort(_squared_lengths(table, reach), axis=1)), recipe.shape_min_shell)
     if np.count_nonzero(shell) < recipe.shape_min_atoms:
         return T
     k = int(np.argmax(np.bincount(shell[shell > 0])))  # the most common size; the smallest of equals
     for round in range(recipe.shape_rounds):
+        # the neighbours within reach in the corrected frame, searched again slab by slab (memory
+        # bounded by one slab's table) in the input frame
         smallest = np.linalg.svd(T, compute_uv=False)[-1]
-        if smallest * SHAPE_GATHER < 1.0:  # the gathered neighbours may miss some within reach
-            tables = list(_neighbour_tables(positions, cell, pbc, dense, reach / smallest))
         total = np.zeros(6, np.int64)
-        for atoms, table in tables:
+        for atoms, table in _neighbour_tables(positions, cell, pbc, shell > 0, reach / smallest):
             corrected = table @ T
             lengths = _squared_lengths(corrected, reach)
             chosen = shell[atoms] > 0
@@ -342,11 +339,14 @@ def _neighbour_tables(positions: np.ndarray, cell: np.ndarray, pbc, centres: np.
     """Per slab (see neighbour_counts): the ``centres`` among its home atoms and, for each, the
     vectors to its neighbours within ``radius`` as rows of an (atoms, width, 3) table, padded
     with vectors far beyond any search radius."""
-    for home, members, box in _slabs(positions, cell, pbc, radius):
-        pair, vectors = edges(members, box, pbc, radius)
-        keep = pair[0] < len(home)
-        keep[keep] = centres[home[pair[0][keep]]]
-        i, vectors = pair[0][keep], vectors[keep]
+    for home, members, box in _slabs(positions, cell, pbc, radius, SLAB_ATOMS // 2):
+        first_atom, second_atom, bond = half_edges(members, box, pbc, radius)
+        ends = []  # each pair seen from either end that is a centre of this slab
+        for centre, vectors in ((first_atom, bond), (second_atom, -bond)):
+            keep = centre < len(home)
+            keep[keep] = centres[home[centre[keep]]]
+            ends.append((centre[keep], vectors[keep]))
+        i, vectors = np.concatenate([e[0] for e in ends]), np.concatenate([e[1] for e in ends])
         order = np.argsort(i, kind="stable")
         i, vectors = i[order], vectors[order]
         atoms, first, count = np.unique(i, return_index=True, return_counts=True)

@@ -30,6 +30,18 @@ def edges(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float) -> tuple[
     return np.stack([i, j]).astype(np.int64), d
 
 
+def half_edges(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each pair within ``cutoff`` once: (i, j, float64 vector i -> j); half the work of ``edges``."""
+    search = NeighborList(cutoff=cutoff, full_list=False)
+    i, j, d = search.compute(
+        np.ascontiguousarray(positions, dtype=np.float64),
+        np.asarray(cell, dtype=np.float64),
+        np.asarray(pbc, dtype=bool),
+        quantities="ijD",
+    )
+    return i.astype(np.int64), j.astype(np.int64), d
+
+
 @dataclass
 class Pairs:
     """Each pair within a cutoff once, 24 bytes a pair: arrays owned by vesin's list (not copied)."""
