@@ -162,6 +162,12 @@ def minimum_image(difference: np.ndarray, atoms: Atoms) -> np.ndarray:
     return fractional @ cell
 
 
+def publish(name: str, text: str) -> None:
+    """Print a case's tables and keep them for docs/cases.md (report.py)."""
+    print(text)
+    (OUT / f"{name}.md").write_text(text + "\n")
+
+
 def markdown_table(header: list[str], rows: list[list]) -> str:
     """A GitHub table; floats get 3 significant digits."""
     cells = [[f"{v:.3g}" if isinstance(v, float) else str(v) for v in row] for row in rows]

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import FIGURES, OUT, Frames, markdown_table, minimum_image, simulate  # noqa: E402
+from common import FIGURES, Frames, markdown_table, minimum_image, publish, simulate  # noqa: E402
 from common import states as all_states  # noqa: E402
 
 from lmp_denoise.data.md import METALS, potential_dir  # noqa: E402
@@ -122,8 +122,7 @@ def main() -> None:
             markdown_table(["crystal", "atoms", "raw", "1 ps average", "minimised", "8 steps"], defects),
         ]
     )
-    print(text)
-    (OUT / "crystals.md").write_text(text + "\n")
+    publish("crystals", text)
     plot(curves, FIGURES / "case_precision.png")
 
 

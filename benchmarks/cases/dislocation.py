@@ -21,7 +21,7 @@ from ase.io import write
 from ase.lattice.cubic import BodyCenteredCubic
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import FIGURES, OUT, Frames, markdown_table, simulate, slice_figure  # noqa: E402
+from common import FIGURES, Frames, markdown_table, publish, simulate, slice_figure  # noqa: E402
 from common import states as all_states  # noqa: E402
 from grain_boundaries import FORCE_FIELD, A  # noqa: E402
 
@@ -81,8 +81,7 @@ def main() -> None:
         f"\nScrew dislocation dipole in Ta at {TEMPERATURE:.0f} K, {len(frames.raw)} atoms, lines {box[2]:.1f} A long,"
         f" model {args.model}\n\n" + markdown_table(header, table)
     )
-    print(text)
-    (OUT / "dislocation.md").write_text(text + "\n")
+    publish("dislocation", text)
     panels = {label: (states[label], ptm_types(states[label])) for label in ("raw", "1 ps average", "minimised", "8 steps")}
     slice_figure(
         panels,

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import OUT, Frames, markdown_table, minimum_image, simulate  # noqa: E402
+from common import Frames, markdown_table, minimum_image, publish, simulate  # noqa: E402
 from common import states as all_states  # noqa: E402
 
 from lmp_denoise.data.md import METALS, potential_dir  # noqa: E402
@@ -79,8 +79,7 @@ def main() -> None:
     table = rows("Cu64Zr36 glass, 500 K", cu_zr_glass(), args.model) + rows("Cu liquid, 1.2 Tm", cu_liquid(), args.model)
     header = ["system", "state", "not crystalline % a-CNA", "not crystalline % PTM", "RMS move from raw (A)"]
     text = f"\nGlass and liquid, model {args.model}\n\n" + markdown_table(header, table)
-    print(text)
-    (OUT / "glass.md").write_text(text + "\n")
+    publish("glass", text)
 
 
 if __name__ == "__main__":

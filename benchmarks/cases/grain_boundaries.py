@@ -22,7 +22,7 @@ from ase.io import write
 from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import FIGURES, OUT, Frames, markdown_table, simulate, slice_figure  # noqa: E402
+from common import FIGURES, Frames, markdown_table, publish, simulate, slice_figure  # noqa: E402
 from common import states as all_states  # noqa: E402
 
 from lmp_denoise.data.md import potential_dir  # noqa: E402
@@ -107,8 +107,7 @@ def main() -> None:
     table += rows(f"polycrystal, 4 grains, {len(frames.raw)} atoms", frames, args.model)
     header = ["system", "state", "not bcc, a-CNA", "vs 0 K", "not bcc, PTM", "vs 0 K"]
     text = f"\nTa grain boundaries at {TEMPERATURE:.0f} K, model {args.model}\n\n" + markdown_table(header, table)
-    print(text)
-    (OUT / "grain_boundaries.md").write_text(text + "\n")
+    publish("grain_boundaries", text)
 
 
 if __name__ == "__main__":

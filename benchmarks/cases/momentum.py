@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import FIGURES, OUT, markdown_table, states  # noqa: E402
+from common import FIGURES, markdown_table, publish, states  # noqa: E402
 from crystals import crystal, precision_axes, site_rms  # noqa: E402
 from glass import cu_zr_glass, rms  # noqa: E402
 from surfaces import cluster, layer_profile, layers, radius_of_gyration, slab  # noqa: E402
@@ -94,8 +94,7 @@ def main() -> None:
             markdown_table(header, rows),
         ]
     )
-    print(text)
-    (OUT / "momentum.md").write_text(text + "\n")
+    publish("momentum", text)
     plot(curves, FIGURES / "momentum.png")
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import FIGURES, OUT, Frames, markdown_table, simulate, slice_figure  # noqa: E402
+from common import FIGURES, Frames, markdown_table, publish, simulate, slice_figure  # noqa: E402
 from common import states as all_states  # noqa: E402
 
 from lmp_denoise.data.md import METALS, potential_dir  # noqa: E402
@@ -68,8 +68,7 @@ def main() -> None:
         table.append(row)
     header = ["state", "crystalline a-CNA", "vs average", "ordered liquid", "crystalline PTM", "vs average", "ordered liquid"]
     text = f"\nCu nucleus in the melt at 0.75 Tm, {len(frames.raw)} atoms, model {args.model}\n\n" + markdown_table(header, table)
-    print(text)
-    (OUT / "nucleus.md").write_text(text + "\n")
+    publish("nucleus", text)
     panels = {label: (states[label], types[label]["PTM"]) for label in ("raw", "1 ps average", "minimised", "8 steps")}
     slice_figure(panels, FIGURES / "case_nucleus.png", "Cu nucleus at 0.75 Tm: a 4 A slice, PTM")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import FIGURES, OUT, markdown_table  # noqa: E402
+from common import FIGURES, markdown_table, publish  # noqa: E402
 from crystals import crystal, site_rms  # noqa: E402
 from surfaces import layer_profile, layers, slab  # noqa: E402
 
@@ -125,8 +125,7 @@ def main() -> None:
             markdown_table(film_header, films),
         ]
     )
-    print(text)
-    (OUT / "strain.md").write_text(text + "\n")
+    publish("strain", text)
     plot(curves, FIGURES / "strain.png")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import FIGURES, OUT, Frames, markdown_table, minimum_image, simulate  # noqa: E402
+from common import FIGURES, OUT, Frames, markdown_table, minimum_image, publish, simulate  # noqa: E402
 from common import states as all_states  # noqa: E402
 
 from lmp_denoise.data.md import METALS, potential_dir  # noqa: E402
@@ -190,8 +190,7 @@ def main() -> None:
         report += [f"\nCu nanoparticles at 0.5 Tm, radius of gyration vs the 1 ps average, model {model}\n",
                    markdown_table(header, [cluster_rows(f, model) for f in clusters])]  # fmt: skip
     text = "\n".join(report)
-    print(text)
-    (OUT / "surfaces.md").write_text(text + "\n")
+    publish("surfaces", text)
     plot(profiles, FIGURES / "surfaces.png")
     print(f"wrote {OUT / 'surfaces.md'} and {FIGURES / 'surfaces.png'}")
 

@@ -14,13 +14,18 @@ from vesin import NeighborList
 SKIN = 0.25  # graph candidates reach (1 + SKIN) x cutoff; a graph is rebuilt once an atom moved half the difference
 
 
-def _search(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float, quantities: str) -> list[np.ndarray]:
-    search = NeighborList(cutoff=cutoff, full_list=True)
+def _search(
+    positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float, quantities: str, full_list: bool = True, search=None
+) -> list[np.ndarray]:
+    """vesin's pairs within ``cutoff`` (``search``: a NeighborList whose arrays the caller keeps, uncopied)."""
+    copy = search is None
+    search = NeighborList(cutoff=cutoff, full_list=full_list) if search is None else search
     return search.compute(
         np.ascontiguousarray(positions, dtype=np.float64),
         np.asarray(cell, dtype=np.float64),
         np.asarray(pbc, dtype=bool),
         quantities=quantities,
+        copy=copy,
     )
 
 
@@ -32,13 +37,7 @@ def edges(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float) -> tuple[
 
 def half_edges(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each pair within ``cutoff`` once: (i, j, float64 vector i -> j); half the work of ``edges``."""
-    search = NeighborList(cutoff=cutoff, full_list=False)
-    i, j, d = search.compute(
-        np.ascontiguousarray(positions, dtype=np.float64),
-        np.asarray(cell, dtype=np.float64),
-        np.asarray(pbc, dtype=bool),
-        quantities="ijD",
-    )
+    i, j, d = _search(positions, cell, pbc, cutoff, "ijD", full_list=False)
     return i.astype(np.int64), j.astype(np.int64), d
 
 
@@ -54,13 +53,7 @@ class Pairs:
 
 def pair_distances(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float) -> Pairs:
     search = NeighborList(cutoff=cutoff, full_list=False)
-    i, j, d = search.compute(
-        np.ascontiguousarray(positions, dtype=np.float64),
-        np.asarray(cell, dtype=np.float64),
-        np.asarray(pbc, dtype=bool),
-        quantities="ijd",
-        copy=False,
-    )
+    i, j, d = _search(positions, cell, pbc, cutoff, "ijd", search=search)
     return Pairs(i, j, d, search)
 
 
@@ -96,13 +89,7 @@ class Graph:
 
 def build_graph(positions: np.ndarray, cell: np.ndarray, pbc, reach: float) -> Graph:
     search = NeighborList(cutoff=reach, full_list=True)
-    i, j, shifts = search.compute(  # views of vesin's buffers: no copy, freed with ``search``
-        np.ascontiguousarray(positions, dtype=np.float64),
-        np.asarray(cell, dtype=np.float64),
-        np.asarray(pbc, dtype=bool),
-        quantities="ijS",
-        copy=False,
-    )
+    i, j, shifts = _search(positions, cell, pbc, reach, "ijS", search=search)  # views of vesin's buffers, freed with it
     if len(shifts) and np.abs(shifts).max() > 127:
         raise ValueError(f"the cell is too small for a neighbour reach of {reach:.3g}: it spans over 127 periodic images")
     order = np.argsort(i, kind="stable")
