@@ -31,6 +31,7 @@
 #include "comm.h"
 #include "denoise_model.h"
 #include "denoise_scale.h"
+#include "denoise_shape.h"
 #include "domain.h"
 #include "error.h"
 #include "memory.h"
@@ -507,7 +508,7 @@ double ComputeDenoise::auto_scale()
       if (!shells) continue;
       shell_neighbours[i] = kept;
       std::sort(r.begin(), r.end());
-      shell_size[i] = Scale::first_shell(r.data(), static_cast<int>(r.size()), recipe.shape_min_shell);
+      shell_size[i] = lmp_denoise::first_shell(r.data(), static_cast<int>(r.size()), recipe.shape_min_shell);
     }
   });
   const Scale::Spread all_counts = spread(count);
@@ -559,33 +560,21 @@ void ComputeDenoise::measure_shape()
     const bool kept = smallest * gather >= reach;    // else the whole list is searched
     std::vector<std::array<int64_t, 6>> partial(nlocal);
     DenoiseModel::parallel(nlocal, [&](int64_t begin, int64_t end) {
-      std::vector<std::array<double, 4>> found;    // corrected vector, squared length
-      found.reserve(128);
-      auto visit = [&](int i, int j) {
-        std::array<double, 4> w{};
-        const double v[3] = {xd[j][0] - xd[i][0], xd[j][1] - xd[i][1], xd[j][2] - xd[i][2]};
-        for (int b = 0; b < 3; ++b) w[b] = v[0] * shape[0][b] + v[1] * shape[1][b] + v[2] * shape[2][b];
-        w[3] = w[0] * w[0] + w[1] * w[1] + w[2] * w[2];
-        if (w[3] < reach * reach) found.push_back(w);
-      };
+      std::vector<std::array<double, 4>> found;    // scratch: corrected vectors, squared lengths
+      std::vector<double> v;                       // the atom's neighbour vectors, input frame
       for (int64_t i = begin; i < end; ++i) {
         partial[i].fill(0);
         if (shell_size[i] == 0) continue;
-        found.clear();
+        v.clear();
+        auto add = [&](int j) {
+          for (int c = 0; c < 3; ++c) v.push_back(xd[j][c] - xd[i][c]);
+        };
         if (kept)
-          for (int j : shell_neighbours[i]) visit(i, j);
+          for (int j : shell_neighbours[i]) add(j);
         else
-          for (int jj = 0; jj < pairs->numneigh[i]; ++jj) visit(i, pairs->firstneigh[i][jj] & NEIGHMASK);
-        if ((int) found.size() < k) continue;
-        std::nth_element(found.begin(), found.begin() + (k - 1), found.end(),
-                         [](const auto &p, const auto &q) { return p[3] < q[3]; });
-        for (int n = 0; n < k; ++n) {
-          const auto &w = found[n];
-          const int64_t terms[6] = {Scale::shape_term(w[0], w[0], d2), Scale::shape_term(w[1], w[1], d2),
-                                    Scale::shape_term(w[2], w[2], d2), Scale::shape_term(w[0], w[1], d2),
-                                    Scale::shape_term(w[0], w[2], d2), Scale::shape_term(w[1], w[2], d2)};
-          for (int c = 0; c < 6; ++c) partial[i][c] += terms[c];
-        }
+          for (int jj = 0; jj < pairs->numneigh[i]; ++jj) add(pairs->firstneigh[i][jj] & NEIGHMASK);
+        lmp_denoise::add_shell_tensor([&](size_t n) { return v.data() + 3 * n; }, v.size() / 3, shape, reach, k, d2,
+                                      found, partial[i].data());
       }
     });
     int64_t mine[6] = {0, 0, 0, 0, 0, 0}, tensor[6];

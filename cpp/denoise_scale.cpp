@@ -116,25 +116,6 @@ double DenoiseScale::dense_median(const Spread &count, const Recipe &recipe)
   return count.median();
 }
 
-int64_t DenoiseScale::shape_term(double a, double b, double d2)
-{
-  return static_cast<int64_t>(std::nearbyint(a * b / d2 / SHAPE_UNIT));    // ties to even, as numpy's rint
-}
-
-int DenoiseScale::first_shell(const double *r, int n, int min_shell)
-{
-  int shell = 0;
-  double best = -1.0;
-  for (int e = std::max(min_shell, 1); e < n; ++e) {
-    const double ratio = r[e] / r[e - 1];
-    if (ratio > best) {
-      best = ratio;
-      shell = e;
-    }
-  }
-  return shell;
-}
-
 void DenoiseScale::symmetric_eigen(const double m[3][3], double values[3], double vectors[3][3])
 {
   double a[3][3];

@@ -69,13 +69,7 @@ namespace DenoiseScale {
   // the median count of the dense atoms
   double dense_median(const Spread &count, const Recipe &recipe);
 
-  // the deformation estimate's arithmetic. Bond tensor terms v_a v_b / d^2 are summed as integers
-  // of SHAPE_UNIT (the same sum in any order: any rank count finds the same deformation)
-  constexpr double SHAPE_UNIT = 1.0 / 16777216.0;    // 2^-24
-  int64_t shape_term(double a, double b, double d2);
-  // the first shell of sorted distances r[0..n-1]: the largest r[e] / r[e-1] for e >= min_shell
-  // (the first of equals), as the number of neighbours before it; 0 when n <= min_shell
-  int first_shell(const double *r, int n, int min_shell);
+  // the deformation estimate's 3 x 3 arithmetic (its per-atom part: lmp_denoise/nn/kernel/denoise_shape.h).
   // eigenvalues and eigenvectors (columns of 'vectors') of a symmetric 3x3 matrix (Jacobi)
   void symmetric_eigen(const double m[3][3], double values[3], double vectors[3][3]);
   // T <- T (tensor / its mean eigenvalue)^(-1/2), then T / det(T)^(1/3); tensor: xx yy zz xy xz yz.

@@ -175,6 +175,16 @@ def test_shape_undoes_a_homogeneous_strain_of_a_hot_crystal(name):
     assert abs(np.linalg.det(shape) - 1.0) < 1e-12, "the volume is the scale's business"
 
 
+def test_shape_without_the_compiled_kernel_is_the_same(monkeypatch):
+    """The per-atom loops run in the compiled kernel (those of the compute); numpy does the same
+    where it cannot be built."""
+    atoms, _ = _strained("bcc", 0.05)
+    compiled = _shape(atoms)
+    monkeypatch.setattr(scale, "fused_kernel", lambda: None)
+    assert np.abs(_shape(atoms) - compiled).max() < 1e-9
+    assert scale.anisotropy(compiled) > 0.1
+
+
 @pytest.mark.parametrize("name", ["fcc", "bcc", "hcp"])
 def test_shape_of_shells_blurred_beyond_recognition_is_left_alone(name):
     """Noise of 0.12 x the neighbour distance per component blurs the first shells: the estimate

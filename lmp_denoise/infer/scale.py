@@ -16,8 +16,10 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import torch
 
 from ..errors import DenoiseError
+from ..nn.kernel import fused_kernel
 from ..nn.neighbors import half_edges, pair_distances
 
 PAIR_CHUNK = 1 << 20
@@ -280,26 +282,12 @@ def shape_correction(
     if recipe.shape_rounds == 0:
         return T
     reach = recipe.shape_search * d
-    shell = np.zeros(len(positions), np.int64)  # first-shell size of each dense atom (0: none found)
-    for atoms, table in _neighbour_tables(positions, cell, pbc, dense, reach):
-        shell[atoms] = _first_shells(np.sqrt(np.sort(_squared_lengths(table, reach), axis=1)), recipe.shape_min_shell)
+    shell = _first_shells(positions, cell, pbc, dense, reach, recipe.shape_min_shell)
     if np.count_nonzero(shell) < recipe.shape_min_atoms:
         return T
     k = int(np.argmax(np.bincount(shell[shell > 0])))  # the most common size; the smallest of equals
     for round in range(recipe.shape_rounds):
-        # the neighbours within reach in the corrected frame, searched again slab by slab (memory
-        # bounded by one slab's table) in the input frame
-        smallest = np.linalg.svd(T, compute_uv=False)[-1]
-        total = np.zeros(6, np.int64)
-        for atoms, table in _neighbour_tables(positions, cell, pbc, shell > 0, reach / smallest):
-            corrected = table @ T
-            lengths = _squared_lengths(corrected, reach)
-            chosen = shell[atoms] > 0
-            chosen &= np.isfinite(lengths).sum(axis=1) >= k
-            nearest = np.argpartition(lengths[chosen], k - 1, axis=1)[:, :k]
-            v = np.take_along_axis(corrected[chosen], nearest[:, :, None], axis=1).reshape(-1, 3)
-            for c, (a, b) in enumerate(TENSOR_TERMS):
-                total[c] += np.rint(v[:, a] * v[:, b] / (d * d) / SHAPE_UNIT).astype(np.int64).sum()
+        total = _shell_tensor(positions, cell, pbc, shell > 0, T, reach, k, d)
         tensor = np.array([[total[0], total[3], total[4]], [total[3], total[1], total[5]], [total[4], total[5], total[2]]], float)
         values, axes = np.linalg.eigh(tensor / (np.trace(tensor) / 3.0))
         change = np.sqrt(values.max() / values.min()) - 1.0  # the anisotropy of this round's correction
@@ -308,6 +296,50 @@ def shape_correction(
         T = T @ (axes * values**-0.5) @ axes.T
         T /= np.cbrt(np.linalg.det(T))
     return T
+
+
+def _slab_pairs(positions: np.ndarray, cell: np.ndarray, pbc, centres: np.ndarray, radius: float):
+    """Per slab (see neighbour_counts; smaller slabs, bounded memory): its home atoms, which of
+    them are ``centres``, and its pairs within ``radius`` once each (i, j, vector i -> j; the
+    first len(home) members are the home atoms)."""
+    for home, members, box in _slabs(positions, cell, pbc, radius, SLAB_ATOMS // 2):
+        yield (home, centres[home], *half_edges(members, box, pbc, radius))
+
+
+def _first_shells(positions: np.ndarray, cell: np.ndarray, pbc, centres: np.ndarray, reach: float, min_shell: int):
+    """First-shell size of each centre (0: none found; not a centre), from its neighbours within reach."""
+    kernel = fused_kernel()
+    shell = np.zeros(len(positions), np.int64)
+    for home, mine, i, j, bond in _slab_pairs(positions, cell, pbc, centres, reach):
+        if kernel is not None:  # the same loop as the compute's (nn/kernel/denoise_shape.h)
+            found = kernel.first_shells(*map(torch.from_numpy, (i, j, bond, mine)), reach, min_shell).numpy()
+        else:
+            atoms, table = _table(mine, i, j, bond, 1e3 * reach)
+            found = np.zeros(len(home), np.int64)
+            found[atoms] = _shells_of_rows(np.sqrt(np.sort(_squared_lengths(table, reach), axis=1)), min_shell)
+        shell[home] = found
+    return shell
+
+
+def _shell_tensor(positions, cell, pbc, centres: np.ndarray, T: np.ndarray, reach: float, k: int, d: float) -> np.ndarray:
+    """The bond tensor (xx yy zz xy xz yz, in SHAPE_UNITs) of each centre's k nearest neighbours
+    within reach in the frame corrected by T, searched slab by slab in the input frame."""
+    kernel = fused_kernel()
+    radius = reach / np.linalg.svd(T, compute_uv=False)[-1]  # holds every neighbour within reach after T
+    total = np.zeros(6, np.int64)
+    for _, mine, i, j, bond in _slab_pairs(positions, cell, pbc, centres, radius):
+        if kernel is not None:
+            arrays = map(torch.from_numpy, (i, j, bond, mine, np.ascontiguousarray(T)))
+            total += kernel.shell_tensor(*arrays, reach, k, d * d).numpy()
+            continue
+        corrected = _table(mine, i, j, bond, 1e3 * radius)[1] @ T
+        lengths = _squared_lengths(corrected, reach)
+        chosen = np.isfinite(lengths).sum(axis=1) >= k
+        nearest = np.argpartition(lengths[chosen], k - 1, axis=1)[:, :k]
+        v = np.take_along_axis(corrected[chosen], nearest[:, :, None], axis=1).reshape(-1, 3)
+        for c, (a, b) in enumerate(TENSOR_TERMS):
+            total[c] += np.rint(v[:, a] * v[:, b] / (d * d) / SHAPE_UNIT).astype(np.int64).sum()
+    return total
 
 
 def anisotropy(shape: np.ndarray) -> float:
@@ -322,7 +354,7 @@ def _squared_lengths(table: np.ndarray, reach: float) -> np.ndarray:
     return np.where(lengths < reach * reach, lengths, np.inf)
 
 
-def _first_shells(r: np.ndarray, min_shell: int) -> np.ndarray:
+def _shells_of_rows(r: np.ndarray, min_shell: int) -> np.ndarray:
     """Per row of sorted distances (inf-padded): the neighbours before the largest ratio of
     consecutive distances from the ``min_shell``-th on (the first of equals); 0 where none."""
     low = max(min_shell, 1)
@@ -335,25 +367,22 @@ def _first_shells(r: np.ndarray, min_shell: int) -> np.ndarray:
     return np.where(np.isfinite(r[:, low]), shell, 0)
 
 
-def _neighbour_tables(positions: np.ndarray, cell: np.ndarray, pbc, centres: np.ndarray, radius: float):
-    """Per slab (see neighbour_counts): the ``centres`` among its home atoms and, for each, the
-    vectors to its neighbours within ``radius`` as rows of an (atoms, width, 3) table, padded
-    with vectors far beyond any search radius."""
-    for home, members, box in _slabs(positions, cell, pbc, radius, SLAB_ATOMS // 2):
-        first_atom, second_atom, bond = half_edges(members, box, pbc, radius)
-        ends = []  # each pair seen from either end that is a centre of this slab
-        for centre, vectors in ((first_atom, bond), (second_atom, -bond)):
-            keep = centre < len(home)
-            keep[keep] = centres[home[centre[keep]]]
-            ends.append((centre[keep], vectors[keep]))
-        i, vectors = np.concatenate([e[0] for e in ends]), np.concatenate([e[1] for e in ends])
-        order = np.argsort(i, kind="stable")
-        i, vectors = i[order], vectors[order]
-        atoms, first, count = np.unique(i, return_index=True, return_counts=True)
-        row = np.repeat(np.arange(len(atoms)), count)
-        table = np.full((len(atoms), int(count.max(initial=0)), 3), 1e3 * radius)
-        table[row, np.arange(len(i)) - first[row]] = vectors
-        yield home[atoms], table
+def _table(centre: np.ndarray, i: np.ndarray, j: np.ndarray, bond: np.ndarray, far: float):
+    """The centres (indices among the home atoms) and their neighbour vectors as rows of an
+    (atoms, width, 3) table, padded with vectors of length ~``far`` (numpy, without the kernel)."""
+    ends = []  # each pair seen from either end that is a centre
+    for atom, vectors in ((i, bond), (j, -bond)):
+        keep = atom < len(centre)
+        keep[keep] = centre[atom[keep]]
+        ends.append((atom[keep], vectors[keep]))
+    atom, vectors = np.concatenate([e[0] for e in ends]), np.concatenate([e[1] for e in ends])
+    order = np.argsort(atom, kind="stable")
+    atom, vectors = atom[order], vectors[order]
+    atoms, first, count = np.unique(atom, return_index=True, return_counts=True)
+    row = np.repeat(np.arange(len(atoms)), count)
+    table = np.full((len(atoms), int(count.max(initial=0)), 3), far)
+    table[row, np.arange(len(atom)) - first[row]] = vectors
+    return atoms, table
 
 
 def close_packed_distance(volume: float) -> float:

@@ -1,5 +1,6 @@
 // lmp-denoise: Python binding of denoise_kernel.h (compiled on first use by lmp_denoise.nn.kernel)
 #include "denoise_kernel.h"
+#include "denoise_shape.h"
 
 #include <torch/extension.h>
 
@@ -83,6 +84,99 @@ torch::Tensor edge_vectors(const torch::Tensor &positions, const torch::Tensor &
   return out;
 }
 
+// the neighbour vectors of each centre from a half list (i, j, vector i -> j) over a slab's
+// members, whose first len(centres) rows are its home atoms: CSR offsets, then packed vectors
+struct CentreVectors {
+  std::vector<int64_t> offsets;
+  std::vector<double> vectors;
+};
+
+CentreVectors centre_vectors(const torch::Tensor &first, const torch::Tensor &second, const torch::Tensor &bonds,
+                             const torch::Tensor &centres)
+{
+  TORCH_CHECK(first.scalar_type() == torch::kInt64 && second.scalar_type() == torch::kInt64 &&
+                  bonds.scalar_type() == torch::kFloat64 && centres.scalar_type() == torch::kBool,
+              "pairs: int64 indices, float64 vectors, bool centres");
+  auto a = first.contiguous(), b = second.contiguous(), d = bonds.contiguous(), c = centres.contiguous();
+  const int64_t *pa = a.data_ptr<int64_t>(), *pb = b.data_ptr<int64_t>();
+  const double *pd = d.data_ptr<double>();
+  const bool *pc = c.data_ptr<bool>();
+  const int64_t home = c.size(0), pairs = a.size(0);
+  auto centre = [&](int64_t atom) { return atom < home && pc[atom]; };
+  CentreVectors out;
+  out.offsets.assign(home + 1, 0);
+  for (int64_t p = 0; p < pairs; ++p) {
+    if (centre(pa[p])) ++out.offsets[pa[p] + 1];
+    if (centre(pb[p])) ++out.offsets[pb[p] + 1];
+  }
+  for (int64_t i = 0; i < home; ++i) out.offsets[i + 1] += out.offsets[i];
+  out.vectors.resize(3 * out.offsets[home]);
+  std::vector<int64_t> at(out.offsets.begin(), out.offsets.end() - 1);
+  for (int64_t p = 0; p < pairs; ++p)    // in pair order: each centre's vectors as the list gives them
+    for (int end = 0; end < 2; ++end) {
+      const int64_t atom = end ? pb[p] : pa[p];
+      if (!centre(atom)) continue;
+      const double sign = end ? -1.0 : 1.0;
+      for (int k = 0; k < 3; ++k) out.vectors[3 * at[atom] + k] = sign * pd[3 * p + k];
+      ++at[atom];
+    }
+  return out;
+}
+
+// first-shell size of each home atom that is a centre (0: not one, or no shell found), from its
+// neighbours within 'reach' (infer/scale.py shape_correction)
+torch::Tensor first_shells(const torch::Tensor &first, const torch::Tensor &second, const torch::Tensor &bonds,
+                           const torch::Tensor &centres, double reach, int64_t min_shell)
+{
+  const auto cv = centre_vectors(first, second, bonds, centres);
+  const int64_t home = centres.size(0);
+  auto out = torch::zeros({home}, torch::kInt64);
+  int64_t *shell = out.data_ptr<int64_t>();
+  lmp_denoise::parallel_range(0, home, 1024, [&](int64_t begin, int64_t end) {
+    std::vector<double> r;
+    for (int64_t i = begin; i < end; ++i) {
+      r.clear();
+      for (int64_t n = cv.offsets[i]; n < cv.offsets[i + 1]; ++n) {
+        const double *v = cv.vectors.data() + 3 * n;
+        const double d = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+        if (d < reach) r.push_back(d);
+      }
+      std::sort(r.begin(), r.end());
+      shell[i] = lmp_denoise::first_shell(r.data(), static_cast<int>(r.size()), static_cast<int>(min_shell));
+    }
+  });
+  return out;
+}
+
+// the bond tensor (xx yy zz xy xz yz, integer units) of the centres' k nearest neighbours
+// within 'reach' after the map 'shape' (3 x 3, row vectors)
+torch::Tensor shell_tensor(const torch::Tensor &first, const torch::Tensor &second, const torch::Tensor &bonds,
+                           const torch::Tensor &centres, const torch::Tensor &shape, double reach, int64_t k, double d2)
+{
+  const auto cv = centre_vectors(first, second, bonds, centres);
+  auto s = shape.contiguous().to(torch::kFloat64);
+  double T[3][3];
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b) T[a][b] = s.data_ptr<double>()[3 * a + b];
+  const int64_t home = centres.size(0);
+  std::vector<std::array<int64_t, 6>> partial(home);
+  lmp_denoise::parallel_range(0, home, 1024, [&](int64_t begin, int64_t end) {
+    std::vector<std::array<double, 4>> found;
+    for (int64_t i = begin; i < end; ++i) {
+      partial[i].fill(0);
+      const double *first_vector = cv.vectors.data() + 3 * cv.offsets[i];
+      lmp_denoise::add_shell_tensor([&](size_t n) { return first_vector + 3 * n; },
+                                    static_cast<size_t>(cv.offsets[i + 1] - cv.offsets[i]), T, reach,
+                                    static_cast<int>(k), d2, found, partial[i].data());
+    }
+  });
+  auto out = torch::zeros({6}, torch::kInt64);
+  int64_t *t = out.data_ptr<int64_t>();
+  for (const auto &p : partial)
+    for (int c = 0; c < 6; ++c) t[c] += p[c];
+  return out;
+}
+
 }    // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m)
@@ -91,4 +185,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m)
   m.def("interaction", &interaction);
   m.def("readout", &readout);
   m.def("edge_vectors", &edge_vectors);
+  m.def("first_shells", &first_shells);
+  m.def("shell_tensor", &shell_tensor);
 }
