@@ -7,7 +7,8 @@ strained ideal sites, and the deformation the estimate reads (lmp_denoise/infer/
 shape_correction), with the correction ("shape auto", the default of the metal models since 0.8)
 and without it ("shape none"). Then the Cu(100) films of the surfaces case, whose surface stress
 strains them by a few percent: largest mean move of a layer along the normal after 8 steps, plain
-and with the suggested momentum.
+and with the suggested momentum. Last, a tensile test in MD: bcc Fe at 0.5 Tm pulled 10% along x
+(fix deform, the other axes at zero pressure), the snapshot taken under load.
 
     python benchmarks/cases/strain.py [--model fcc-bcc-hcp]
 """
@@ -21,12 +22,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import FIGURES, markdown_table, publish  # noqa: E402
+from common import FIGURES, Frames, markdown_table, publish, simulate  # noqa: E402
 from crystals import crystal, site_rms  # noqa: E402
 from surfaces import layer_profile, layers, slab  # noqa: E402
 
-from lmp_denoise.data.md import METALS  # noqa: E402
-from lmp_denoise.infer.denoise import PLAIN, IterationRecipe, denoise  # noqa: E402
+from lmp_denoise.data.md import METALS, potential_dir  # noqa: E402
+from lmp_denoise.infer.denoise import PLAIN, IterationRecipe, classify, denoise  # noqa: E402
 from lmp_denoise.integrations.ovito_analysis import CLASSES, ptm_types  # noqa: E402
 from lmp_denoise.models import load_model  # noqa: E402
 
@@ -81,6 +82,49 @@ def film_rows(model: str) -> list[list]:
     return rows
 
 
+def tensile(element: str = "Fe", strain: float = 0.10, homologous: float = 0.5, rate: float = 0.02) -> Frames:
+    """MD: equilibrate at zero pressure, pull along x at ``rate`` per ps to ``strain`` (y, z at zero
+    pressure), then hold the box length and take the snapshot (cached like every case)."""
+    metal, n = METALS[element], 10
+    temperature = homologous * metal.melting_point
+    system = [
+        "boundary p p p",
+        f"lattice {metal.lattice} {metal.a}",
+        f"region box block 0 {n} 0 {n} 0 {n}",
+        "create_box 1 box",
+        "create_atoms 1 box",
+    ]
+    force_field = [
+        f"mass 1 {metal.mass}",
+        f"pair_style {metal.pair_style}",
+        f"pair_coeff * * {potential_dir() / metal.potential} {element}",
+    ]
+    pull = [
+        "unfix integrate",
+        "fix integrate all nph y 0.0 0.0 1.0 z 0.0 0.0 1.0 couple none",
+        f"fix hold all temp/csvr {temperature} {temperature} 0.1 9137",
+        f"fix pull all deform 1 x erate {rate} units box remap x",
+        f"run {int(round(strain / rate / 0.002))}",
+        "unfix pull",
+        "unfix hold",
+    ]
+    name = f"{element.lower()}_tensile_{strain:g}"
+    return simulate(name, system, force_field, temperature, 0.4, melt=(temperature, 4.0), after_melt=tuple(pull))
+
+
+def tensile_rows(model: str) -> list[list]:
+    frames = tensile()
+    want = CLASSES["bcc"]["PTM"]
+    row = ["bcc Fe, 10% in MD", f"{100 * np.mean(ptm_types(frames.raw) == want):.1f}"]
+    for shape in SHAPES:
+        found = classify(frames.raw, model, steps=8, shape=shape)
+        ptm = 100 * float(np.mean(ptm_types(found.result.atoms) == want))
+        row += [f"{ptm:.1f}", f"{100 * found.labels.fractions()['bcc']:.1f}", f"{site_rms(found.result.atoms, frames):.4f}"]
+    row.append(f"{result_deformation(frames.raw, model):.3f}")
+    print(" | ".join(row), flush=True)
+    return [row]
+
+
 def plot(curves: dict, path: Path) -> None:
     import matplotlib
 
@@ -112,10 +156,13 @@ def main() -> None:
     curves: dict = {}
     crystals = crystal_rows(args.model, curves)
     films = film_rows(args.model)
+    pulled = tensile_rows(args.model)
     header = ["metal", "stretch", "PTM raw %", "PTM, shape auto %", "RMS to sites (A)", "PTM, shape none %",
               "RMS to sites (A)", "deformation read"]  # fmt: skip
     film_header = ["Cu(100) film, 0.8 Tm", "deformation read", "plain, auto (A)", "plain, none (A)",
                    "momentum, auto (A)", "momentum, none (A)"]  # fmt: skip
+    pull_header = ["tensile test, 0.5 Tm", "PTM raw %", "auto: PTM %", "labels bcc %", "RMS to sites (A)",
+                   "none: PTM %", "labels bcc %", "RMS to sites (A)", "deformation read"]  # fmt: skip
     text = "\n".join(
         [
             f"\nModel `{args.model}`, 8 steps. Strained hot crystals (deformation read: largest / smallest stretch - 1;"
@@ -123,6 +170,8 @@ def main() -> None:
             markdown_table(header, crystals),
             "\nFilms: largest mean move of a layer along the normal (target 0.1 A), plain and with the suggested momentum:\n",
             markdown_table(film_header, films),
+            "\nA tensile test in MD, the snapshot under load (PTM and the model's own labels after 8 steps):\n",
+            markdown_table(pull_header, pulled),
         ]
     )
     publish("strain", text)
