@@ -244,9 +244,15 @@ def _models(args: argparse.Namespace) -> int:
             f" final loss {training.get('final_loss', float('nan')):.3e}\n  command: {meta.get('command', '')}"
             f"\n  labels: {_label_summary(model) if 'labels' in meta else '(none)'}"
             f"\n  iteration: stepsize {recipe.stepsize:g}, momentum {recipe.momentum:g}{_momentum_hint(model)}"
+            f"\n  scale auto: volume per atom{_shape_summary(model)}"
             + "".join(f"\n  then: {line}" for line in meta.get("upgrades", []))
         )
     return 0
+
+
+def _shape_summary(model) -> str:
+    rounds = model.scale_recipe.shape_rounds
+    return f", homogeneous deformation undone ({rounds} rounds; --shape none to skip)" if rounds else " (shape kept)"
 
 
 def _label_summary(model) -> str:

@@ -109,11 +109,13 @@ def test_models_lists_the_shipped_model():
     out = cli("models").stdout
     assert "fcc-bcc-hcp" in out and "command: lmp-denoise train" in out
     assert "through Si neighbours; O left 'other' inherits from its 2 nearest" in out  # how sio2 labels
+    # the metal models undo a system's deformation, sio2 (whose shells are not isotropic) does not
+    assert out.count("homogeneous deformation undone (2 rounds") == 2 and out.count("volume per atom (shape kept)") == 1
 
 
 def test_help_reads_like_a_manual():
     out = cli("denoise", "--help").stdout
-    for option in ("--steps", "--tol", "--scale", "--model", "--types"):
+    for option in ("--steps", "--tol", "--scale", "--shape", "--model", "--types"):
         assert option in out
 
 
