@@ -581,17 +581,12 @@ void ComputeDenoise::measure_shape()
     for (const auto &p : partial)
       for (int c = 0; c < 6; ++c) mine[c] += p[c];
     MPI_Allreduce(mine, tensor, 6, MPI_INT64_T, MPI_SUM, world);
-    if (round > 0 && round == recipe.shape_rounds - 1) {    // the estimate must settle (see denoise_scale.h)
-      const double change = Scale::shape_round(tensor, shape, false);
-      double largest_stretch = 1.0, smallest_stretch = 1.0;
-      Scale::stretches(shape, largest_stretch, smallest_stretch);
-      if (change > recipe.shape_settle * (largest_stretch / smallest_stretch - 1.0) + recipe.shape_slack) {
-        for (int a = 0; a < 3; ++a)
-          for (int b = 0; b < 3; ++b) shape[a][b] = a == b ? 1.0 : 0.0;
-        break;
-      }
-    }
-    Scale::shape_round(tensor, shape);
+    const double before = longest / smallest - 1.0;    // what the rounds before found
+    const double change = Scale::shape_round(tensor, shape);
+    // the estimate must settle (see denoise_scale.h): else nothing is undone
+    if (round > 0 && round == recipe.shape_rounds - 1 && change > recipe.shape_settle * before + recipe.shape_slack)
+      for (int a = 0; a < 3; ++a)
+        for (int b = 0; b < 3; ++b) shape[a][b] = a == b ? 1.0 : 0.0;
   }
   shell_neighbours = {};    // per evaluation: not held between them
 }

@@ -153,7 +153,7 @@ void DenoiseScale::symmetric_eigen(const double m[3][3], double values[3], doubl
   for (int i = 0; i < 3; ++i) values[i] = a[i][i];
 }
 
-double DenoiseScale::shape_round(const int64_t tensor[6], double T[3][3], bool apply)
+double DenoiseScale::shape_round(const int64_t tensor[6], double T[3][3])
 {
   const double m[3][3] = {{(double) tensor[0], (double) tensor[3], (double) tensor[4]},
                           {(double) tensor[3], (double) tensor[1], (double) tensor[5]},
@@ -162,7 +162,6 @@ double DenoiseScale::shape_round(const int64_t tensor[6], double T[3][3], bool a
   symmetric_eigen(m, values, vectors);
   const double mean = (values[0] + values[1] + values[2]) / 3.0;
   const double change = std::sqrt(std::max({values[0], values[1], values[2]}) / std::min({values[0], values[1], values[2]})) - 1.0;
-  if (!apply) return change;
   double S[3][3] = {}, U[3][3] = {};
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j)

@@ -73,9 +73,8 @@ namespace DenoiseScale {
   // eigenvalues and eigenvectors (columns of 'vectors') of a symmetric 3x3 matrix (Jacobi)
   void symmetric_eigen(const double m[3][3], double values[3], double vectors[3][3]);
   // T <- T (tensor / its mean eigenvalue)^(-1/2), then T / det(T)^(1/3); tensor: xx yy zz xy xz yz.
-  // Returns the anisotropy of the correction (largest / smallest stretch - 1); with 'apply' false
-  // T is left as it is
-  double shape_round(const int64_t tensor[6], double T[3][3], bool apply = true);
+  // Returns the anisotropy of this round's correction (largest / smallest stretch - 1)
+  double shape_round(const int64_t tensor[6], double T[3][3]);
   // largest and smallest principal stretch of T (its singular values)
   void stretches(const double T[3][3], double &largest, double &smallest);
   // nearest-neighbour distance of fcc/hcp with this volume per atom
