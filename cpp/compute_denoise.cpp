@@ -5,7 +5,7 @@
      MODEL = model file, or the name of a model shipped with lmp-denoise
      K = largest number of iterations r <- r - g(r)
      keywords: tol T | scale auto|D | shape auto|none | device cpu|cuda | types S1 ... Sntypes | margin M |
-               labels yes|no | momentum B | stepsize A
+               labels yes|no | momentum B | stepsize A | disorder first|all
 
    Each rank evaluates the network for its owned atoms, layer by layer: after every interaction
    layer the node features of ghost atoms are refreshed from their owners by forward
@@ -17,6 +17,12 @@
    A = 1, B = 0: the plain iteration) with the model file's recipe, or 'stepsize A' and
    'momentum B' (one given alone pairs with the plain value of the other). The previous move is
    per owned atom, so results stay independent of the number of ranks.
+
+   'disorder first' (the default of model files that say so): after the last iteration, an atom
+   that the model's labels call "other" and of whose neighbours within the file's disorder_reach
+   model cutoffs at most its ordered_share carry a structure label (glass, liquid) goes back to
+   where the first iteration put it (lmp_denoise/models/modelfile.py IterationRecipe); 'disorder
+   all' keeps every iteration for every atom.
 
    With 'scale auto' the lengths are mapped to the model's units by the volume per atom and, if
    the model file's scale recipe measures it ('shape auto'), by the map that undoes the system's
@@ -117,9 +123,9 @@ static std::pair<int, int> node_local(MPI_Comm world)
 ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
     Compute(lmp, narg, arg), max_steps(0), tol(0.0), stepsize(1.0), momentum(0.0), user_recipe(false),
     user_distance(0.0), with_shape(true), margin(DEFAULT_MARGIN), device("cpu"), with_labels(false),
-    pairs(nullptr), list_cutoff(0.0), density_cutoff(0.0), scale(1.0), shape{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}},
+    disorder(-1), disorder_first(false), pairs(nullptr), list_cutoff(0.0), density_cutoff(0.0), scale(1.0), shape{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}},
     to_model{}, to_input{}, shortest(1.0), nn_distance(0.0), warned_moves(false), forward(Forward::POSITIONS), nmax(0),
-    xd(nullptr), output(nullptr), stats{0.0, 0.0, 0.0, 0.0, 0.0}
+    xd(nullptr), output(nullptr), stats{0.0, 0.0, 0.0, 0.0, 0.0, 0.0}
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "compute denoise", error);
   model_path = resolve_model(arg[3], error);
@@ -157,7 +163,7 @@ ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
   peratom_flag = 1;
   size_peratom_cols = with_labels ? 6 : 4;
   vector_flag = 1;
-  size_vector = 5;
+  size_vector = 6;
   extvector = 0;
   vector = stats;
   // positions (3 values) or node features between layers
@@ -185,6 +191,10 @@ void ComputeDenoise::check_recipe()
       error->all(FLERR, "Compute denoise: model {} has a bad iteration recipe (stepsize {}, momentum {}); "
                  "re-export the model", model_path, stepsize, momentum);
   }
+  disorder_first = disorder < 0 ? info.disorder_first : disorder == 1;
+  if (disorder_first && info.labels.empty())
+    error->all(FLERR, "Compute denoise: disorder first needs the structure labels that model {} lacks: add them "
+               "with 'lmp-denoise upgrade {} -o NEW.pt', or use 'disorder all'", model_path, model_path);
   if (stepsize == 1.0 && momentum == 0.0) return;    // the plain iteration
   if (info.largest_response <= 0.0)
     error->all(FLERR, "Compute denoise: model {} does not carry its largest response, which momentum needs; "
@@ -254,6 +264,13 @@ void ComputeDenoise::parse_keywords(int narg, char **arg)
     } else if (key == "labels") {
       with_labels = utils::logical(FLERR, arg[iarg + 1], false, lmp) == 1;
       iarg += 2;
+    } else if (key == "disorder") {
+      const std::string value = arg[iarg + 1];
+      if (value != "first" && value != "all")
+        error->all(FLERR, "Compute denoise: disorder must be first (disordered atoms keep the first iteration's "
+                   "move) or all, got {}", value);
+      disorder = value == "first" ? 1 : 0;
+      iarg += 2;
     } else if (key == "types") {
       const int ntypes = atom->ntypes;
       if (iarg + ntypes >= narg)
@@ -264,7 +281,7 @@ void ComputeDenoise::parse_keywords(int narg, char **arg)
       iarg += 1 + ntypes;
     } else {
       error->all(FLERR, "Compute denoise: unknown keyword '{}' (expected tol, scale, shape, device, types, margin, "
-                 "labels, momentum, stepsize)",
+                 "labels, momentum, stepsize, disorder)",
                  key);
     }
   }
@@ -397,8 +414,9 @@ void ComputeDenoise::init()
     density_cutoff = std::max((recipe.sphere_radius + recipe.smoothing) * d_bound, recipe.first_search * std::cbrt(vbox));
   }
   // labels: each atom's template neighbours around its denoised position
-  const double label_cutoff = with_labels ? (info.labels.reach + margin) / scale_bound : 0.0;
-  list_cutoff = std::max({graph_cutoff, density_cutoff, label_cutoff});
+  const double label_cutoff = with_labels || disorder_first ? (info.labels.reach + margin) / scale_bound : 0.0;
+  const double disorder_cutoff = disorder_first ? (info.disorder_reach * info.cutoff + margin) / scale_bound : 0.0;
+  list_cutoff = std::max({graph_cutoff, density_cutoff, label_cutoff, disorder_cutoff});
   const double ghost_needed = list_cutoff + neighbor->skin;
   if (comm->get_comm_cutoff() < ghost_needed) {
     if (comm->mode != Comm::SINGLE)
@@ -774,17 +792,19 @@ double ComputeDenoise::move_atoms(bool first)
 /* ----------------------------------------------------------------------
    label and score of each owned atom from its neighbours' denoised positions (ghosts are current
    after the last forward communication), in model units; then atoms of an inheriting species
-   left "other" take the label of their best-matched first-shell neighbour, whose labels ghosts
-   bring from their owners
+   left "other" take the label of their best-matched first-shell neighbour; ghosts bring the
+   labels of their owners at the end
 ------------------------------------------------------------------------- */
 
 void ComputeDenoise::label_atoms()
 {
   const auto &labels = model->info().labels;
-  const int nlocal = atom->nlocal;
+  const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   const double reach = labels.reach;
   const double(&A)[3][3] = to_model;
   const size_t width = labels.width();
+  label_index.assign(nall, labels.other());
+  label_score.assign(nall, 1.0);
   std::vector<int> row(nlocal, -1);
   for (int ii = 0; ii < pairs->inum; ++ii) row[pairs->ilist[ii]] = ii;
   std::vector<std::vector<int>> donors(nlocal);
@@ -812,28 +832,77 @@ void ComputeDenoise::label_atoms()
                         [](const auto &a, const auto &b) { return a.distance < b.distance; });
       near.resize(keep);
       const auto [label, score] = labels.classify(static_cast<int>(species[i]), near);
-      output[i][4] = label;
-      output[i][5] = score;
+      label_index[i] = label;
+      label_score[i] = score;
       donors[i] = labels.donors(static_cast<int>(species[i]), label, near);
     }
   });
-  if (labels.inherit.empty()) return;
   forward = Forward::LABELS;
+  if (!labels.inherit.empty()) {
+    comm->forward_comm(this);
+    const double other = labels.other();
+    std::vector<double> index = label_index, score = label_score;
+    for (int i = 0; i < nlocal; ++i) {    // donors never inherit: their labels are final
+      if (donors[i].empty()) continue;
+      int best = donors[i].front();
+      bool labelled = true;
+      for (int j : donors[i]) {
+        labelled = labelled && label_index[j] != other;
+        if (label_score[j] < label_score[best]) best = j;
+      }
+      if (!labelled) continue;
+      index[i] = label_index[best];
+      score[i] = label_score[best];
+    }
+    label_index.swap(index);
+    label_score.swap(score);
+  }
   comm->forward_comm(this);
   forward = Forward::POSITIONS;
-  const double other = labels.other();
-  for (int i = 0; i < nlocal; ++i) {    // donors never inherit: their labels are final
-    if (donors[i].empty()) continue;
-    int best = donors[i].front();
-    bool labelled = true;
-    for (int j : donors[i]) {
-      labelled = labelled && output[j][4] != other;
-      if (output[j][5] < output[best][5]) best = j;
+}
+
+/* ----------------------------------------------------------------------
+   disorder first: owned atoms in the group that the labels (current) call "other" and of whose
+   neighbours within disorder_reach model cutoffs at most ordered_share are labelled go back to their
+   positions after the first iteration; returns how many did on all ranks (ghosts refreshed)
+------------------------------------------------------------------------- */
+
+bigint ComputeDenoise::keep_first_moves()
+{
+  const auto &info = model->info();
+  const int nlocal = atom->nlocal;
+  const int *mask = atom->mask;
+  const double other = info.labels.other(), reach = info.disorder_reach * info.cutoff, cut2 = reach * reach;
+  const double(&A)[3][3] = to_model;
+  std::vector<int> row(nlocal, -1);
+  for (int ii = 0; ii < pairs->inum; ++ii) row[pairs->ilist[ii]] = ii;
+  std::vector<char> keep(nlocal, 0);
+  for (int i = 0; i < nlocal; ++i) {
+    if (!(mask[i] & groupbit) || label_index[i] != other || row[i] < 0) continue;
+    int count = 0, ordered = 0;
+    for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
+      const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
+      const double v[3] = {xd[j][0] - xd[i][0], xd[j][1] - xd[i][1], xd[j][2] - xd[i][2]};
+      double d2 = 0.0;
+      for (int k = 0; k < 3; ++k) {
+        const double w = v[0] * A[0][k] + v[1] * A[1][k] + v[2] * A[2][k];
+        d2 += w * w;
+      }
+      if (d2 >= cut2) continue;
+      ++count;
+      if (label_index[j] != other) ++ordered;
     }
-    if (!labelled) continue;
-    output[i][4] = output[best][4];
-    output[i][5] = output[best][5];
+    keep[i] = ordered <= info.ordered_share * count;
   }
+  bigint mine = 0, all = 0;
+  for (int i = 0; i < nlocal; ++i) {
+    if (!keep[i]) continue;
+    for (int k = 0; k < 3; ++k) xd[i][k] = first_x[3 * i + k];
+    ++mine;
+  }
+  MPI_Allreduce(&mine, &all, 1, MPI_LMP_BIGINT, MPI_SUM, world);
+  if (all > 0) comm->forward_comm(this);
+  return all;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -883,9 +952,23 @@ void ComputeDenoise::compute_peratom()
     }
     const double largest = move_atoms(iterations == 1);
     comm->forward_comm(this);
+    if (iterations == 1 && disorder_first)
+      first_x.assign(&xd[0][0], &xd[0][0] + 3 * static_cast<size_t>(atom->nlocal));
     if (largest < tol) break;
   }
-  if (with_labels) label_atoms();
+  bigint kept = 0;
+  if (disorder_first && iterations > 1) {
+    label_atoms();
+    kept = keep_first_moves();
+  }
+  if (with_labels) {
+    if (!disorder_first || iterations == 1 || kept > 0) label_atoms();    // of the final positions
+    for (int i = 0; i < atom->nlocal; ++i) {
+      output[i][4] = label_index[i];
+      output[i][5] = label_score[i];
+    }
+  }
+  stats[5] = static_cast<double>(kept);
   finish(iterations);
 }
 
@@ -952,8 +1035,8 @@ int ComputeDenoise::pack_forward_comm(int n, int *list_send, double *buf, int pb
   }
   if (forward == Forward::LABELS) {
     for (int i = 0; i < n; ++i) {
-      buf[m++] = output[list_send[i]][4];
-      buf[m++] = output[list_send[i]][5];
+      buf[m++] = label_index[list_send[i]];
+      buf[m++] = label_score[list_send[i]];
     }
     return m;
   }
@@ -987,8 +1070,8 @@ void ComputeDenoise::unpack_forward_comm(int n, int first, double *buf)
   }
   if (forward == Forward::LABELS) {
     for (int i = first; i < first + n; ++i) {
-      output[i][4] = buf[m++];
-      output[i][5] = buf[m++];
+      label_index[i] = buf[m++];
+      label_score[i] = buf[m++];
     }
     return;
   }
@@ -1006,5 +1089,6 @@ double ComputeDenoise::memory_usage()
       (edge_vectors.capacity() + features.capacity() + prediction.capacity()) * sizeof(float) +
       (edge_neighbours.capacity() + edge_offsets.capacity() + candidate_offsets.capacity() + species.capacity() +
        reached_ghosts.capacity()) *
-      sizeof(int64_t) + candidates.capacity() * sizeof(int) + last_move.capacity() * sizeof(double);
+      sizeof(int64_t) + candidates.capacity() * sizeof(int) +
+      (last_move.capacity() + first_x.capacity() + label_index.capacity() + label_score.capacity()) * sizeof(double);
 }

@@ -47,6 +47,8 @@ class ComputeDenoise : public Compute {
   double margin;                 // room for denoising moves in the candidate list, reference units
   std::string device;
   bool with_labels;              // 'labels yes': columns 5 and 6 hold the label index and its score
+  int disorder;                  // 'disorder first|all' given (1 first, 0 all), else -1: the model file's
+  bool disorder_first;           // disordered atoms go back to their first-iteration positions
   std::vector<std::string> type_names;  // 'types' keyword values, one per atom type
   std::vector<int64_t> type_species;    // model species of each atom type (index 1..ntypes)
 
@@ -68,7 +70,7 @@ class ComputeDenoise : public Compute {
   int nmax;
   double **xd;        // denoised positions of owned and ghost atoms
   double **output;    // per-atom array: x, y, z, |displacement| (, label index, score)
-  double stats[5];    // iterations, max and mean displacement, scale, deformation
+  double stats[6];    // iterations, max and mean displacement, scale, deformation, atoms that kept the first move
 
   std::vector<int64_t> candidate_offsets;    // CSR over owned atoms: neighbours within cutoff + margin
   std::vector<int> candidates;
@@ -78,6 +80,8 @@ class ComputeDenoise : public Compute {
   std::vector<int64_t> species;                          // model species of owned and ghost atoms
   std::vector<float> features, prediction;    // node features (all atoms, owned ones updated in place), g
   std::vector<double> last_move;                         // owned atoms' previous move (momentum)
+  std::vector<double> first_x;                           // owned atoms after the first iteration (disorder first)
+  std::vector<double> label_index, label_score;          // of owned and ghost atoms, from label_atoms()
 
   void parse_keywords(int, char **);
   void map_types(const std::vector<std::string> &);
@@ -97,6 +101,7 @@ class ComputeDenoise : public Compute {
   void evaluate_network();
   double move_atoms(bool);
   void label_atoms();
+  bigint keep_first_moves();
   void finish(int);
 };
 

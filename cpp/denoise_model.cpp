@@ -72,6 +72,12 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
       info.momentum = iteration.at("momentum").get<double>();
       info.largest_response = iteration.value("largest_response", 0.0);
       info.stability_margin = iteration.value("stability_margin", info.stability_margin);
+      const auto disorder = iteration.value("disorder", std::string("all"));    // absent before 0.9
+      if (disorder != "first" && disorder != "all")
+        throw std::runtime_error("bad iteration recipe: disorder must be first or all, not " + disorder);
+      info.disorder_first = disorder == "first";
+      info.ordered_share = iteration.value("ordered_share", info.ordered_share);
+      info.disorder_reach = iteration.value("disorder_reach", info.disorder_reach);
     }
     if (meta.contains("labels")) {
       const auto &labels = meta.at("labels");

@@ -30,6 +30,9 @@ struct DenoiseModelInfo {
   double stepsize = 1.0, momentum = 0.0;    // iteration recipe (plain before lmp-denoise 0.4)
   double largest_response = 0.0;            // of the network at its lattices (0: not measured)
   double stability_margin = 0.9;            // share of the heavy-ball bound a stepsize may use
+  bool disorder_first = false;    // disordered atoms keep the first iteration's move (all before 0.9)
+  double ordered_share = 0.05;    // largest share of labelled neighbours of a disordered atom
+  double disorder_reach = 1.5;    // those neighbours are within this many model cutoffs
 };
 
 class DenoiseModel {

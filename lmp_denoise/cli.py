@@ -7,6 +7,7 @@ import os
 import shlex
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
@@ -14,6 +15,7 @@ from .errors import DenoiseError
 from .infer.denoise import MAX_STEPS, SHAPES, IterationRecipe, Settings, parse_type_map
 from .io.compression import DEFAULT_BOUND, CompressedFileError
 from .io.formats import DISPLACEMENT_COLUMN
+from .models.modelfile import DISORDER
 
 
 class UserError(DenoiseError):
@@ -100,8 +102,9 @@ def _parse_scale(text: str) -> str | float:
     return value
 
 
-def _denoising_settings(args: argparse.Namespace, fewest_steps: int = 1) -> Settings:
-    """Check the options of _denoising_options (``fewest_steps`` 0: the raw positions allowed)."""
+def _denoising_settings(args: argparse.Namespace, model, fewest_steps: int = 1) -> Settings:
+    """Check the options of _denoising_options for ``model`` (``fewest_steps`` 0: the raw positions
+    allowed)."""
     if not fewest_steps <= args.steps <= MAX_STEPS:
         what = "0 (the raw positions)" if fewest_steps == 0 else str(fewest_steps)
         raise UserError(f"--steps must be {what} to {MAX_STEPS}, not {args.steps}")
@@ -109,19 +112,24 @@ def _denoising_settings(args: argparse.Namespace, fewest_steps: int = 1) -> Sett
         raise UserError(f"--tol must be >= 0, not {args.tol}")
     if args.shape not in SHAPES:
         raise UserError(f"--shape must be {' or '.join(SHAPES)}, not '{args.shape}'")
-    return Settings(args.steps, args.tol, _parse_scale(args.scale), parse_type_map(args.types), _recipe(args), args.shape)
+    recipe = _recipe(args, model.iteration)
+    return Settings(args.steps, args.tol, _parse_scale(args.scale), parse_type_map(args.types), recipe, args.shape)
 
 
 def _command_line() -> str:
     return shlex.join(["lmp-denoise", *sys.argv[1:]])
 
 
-def _recipe(args: argparse.Namespace) -> IterationRecipe | None:
-    """--momentum / --stepsize: None (neither given) keeps the model file's recipe; a value given
-    alone pairs with the plain value of the other (momentum 0, stepsize 1)."""
-    if args.momentum is None and args.stepsize is None:
-        return None
-    return IterationRecipe(1.0 if args.stepsize is None else args.stepsize, 0.0 if args.momentum is None else args.momentum)
+def _recipe(args: argparse.Namespace, base: IterationRecipe) -> IterationRecipe | None:
+    """--momentum / --stepsize / --disorder over the model file's recipe ``base``: None (none given)
+    keeps it; a momentum or stepsize given alone pairs with the plain value of the other (momentum
+    0, stepsize 1)."""
+    if args.disorder not in (None, *DISORDER):
+        raise UserError(f"--disorder must be {' or '.join(DISORDER)}, not '{args.disorder}'")
+    recipe = base if args.disorder is None else replace(base, disorder=args.disorder)
+    if args.momentum is not None or args.stepsize is not None:
+        recipe = replace(recipe, stepsize=1.0 if args.stepsize is None else args.stepsize, momentum=args.momentum or 0.0)
+    return None if recipe == base else recipe
 
 
 def _denoise(args: argparse.Namespace) -> int:
@@ -129,10 +137,10 @@ def _denoise(args: argparse.Namespace) -> int:
     from .infer.parallel import share_cores, world
     from .models import load_model
 
-    settings = _denoising_settings(args)
+    model = load_model(args.model)
+    settings = _denoising_settings(args, model)
     inputs = [Path(p) for p in args.inputs]
     outputs = _output_names(inputs, args.output)
-    model = load_model(args.model)
     comm = world()
     share_cores(comm)
     for source, target in zip(inputs, outputs, strict=True):
@@ -146,10 +154,10 @@ def _classify(args: argparse.Namespace) -> int:
     from .infer.files import denoise_file
     from .models import load_model
 
-    settings = _denoising_settings(args, fewest_steps=0)
+    model = load_model(args.model)
+    settings = _denoising_settings(args, model, fewest_steps=0)
     inputs = [Path(p) for p in args.inputs]
     outputs = _output_names(inputs, args.output) if args.output else [None] * len(inputs)
-    model = load_model(args.model)
     names = model.labels.names  # a model without labels fails here, before any work
     width = max(8, *map(len, names))
     print(f"{'file':<32} {'frame':>5} " + " ".join(f"{n:>{width}}" for n in names))
@@ -174,8 +182,8 @@ def _compress(args: argparse.Namespace) -> int:
 
     if not args.bound > 0:
         raise UserError(f"--bound must be a positive distance in A, not {args.bound}")
-    settings = _denoising_settings(args)
     model = load_model(args.model)
+    settings = _denoising_settings(args, model)
     inputs = [Path(p) for p in args.inputs]
     _output_names(inputs[:1], args.output)
     frames = compress_files(inputs, Path(args.output), model, args.bound, settings, not args.quiet)
@@ -244,10 +252,21 @@ def _models(args: argparse.Namespace) -> int:
             f" final loss {training.get('final_loss', float('nan')):.3e}\n  command: {meta.get('command', '')}"
             f"\n  labels: {_label_summary(model) if 'labels' in meta else '(none)'}"
             f"\n  iteration: stepsize {recipe.stepsize:g}, momentum {recipe.momentum:g}{_momentum_hint(model)}"
+            f"\n  disorder: {_disorder_summary(recipe)}"
             f"\n  scale auto: volume per atom{_shape_summary(model)}"
             + "".join(f"\n  then: {line}" for line in meta.get("upgrades", []))
         )
     return 0
+
+
+def _disorder_summary(recipe: IterationRecipe) -> str:
+    if recipe.disorder == "all":
+        return "all (every atom keeps every iteration)"
+    return (
+        f"first (atoms labelled 'other' with at most {recipe.ordered_share:.0%} labelled neighbours within"
+        f" {recipe.disorder_reach:g} cutoffs keep the first"
+        " iteration's move; --disorder all to move them on)"
+    )
 
 
 def _shape_summary(model) -> str:
@@ -269,7 +288,7 @@ def _label_summary(model) -> str:
 def _momentum_hint(model) -> str:
     if model.largest_response is None:
         return " (momentum: needs 'lmp-denoise upgrade')"
-    hint = IterationRecipe.suggested(model.largest_response)
+    hint = model.iteration.suggested(model.largest_response)
     return f"; largest response {model.largest_response:.3f}, suggested --momentum {hint.momentum:g} --stepsize {hint.stepsize:g}"
 
 
@@ -295,7 +314,8 @@ def _upgrade(args: argparse.Namespace) -> int:
     if args.shape not in (None, "yes", "no"):
         raise UserError(f"--shape must be yes or no, not '{args.shape}'")
     shape = None if args.shape is None else args.shape == "yes"
-    path = upgrade(args.input, args.output, neighbours, args.label_threshold, _recipe(args), _command_line(), shape)
+    recipe = _recipe(args, load(args.input).iteration)
+    path = upgrade(args.input, args.output, neighbours, args.label_threshold, recipe, _command_line(), shape)
     print(f"{args.input} -> {path}: model file format {FORMAT_VERSION}")
     return 0
 
@@ -356,6 +376,12 @@ def _recipe_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar="A",
         help="from the 2nd iteration on, move by -A x g(r), 0 < A <= 3 (1 = plain; default: the model's)",
+    )
+    parser.add_argument(
+        "--disorder",
+        metavar="first|all",
+        help="first: atoms that the model's labels leave 'other' amid (almost) no labelled neighbours (glass,"
+        " liquid) keep only the first iteration's move; all: every iteration (default: the model's)",
     )
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lmp_denoise.data.md import snapshot
-from lmp_denoise.infer.denoise import PLAIN, IterationRecipe, denoise
+from lmp_denoise.infer.denoise import denoise
 from lmp_denoise.integrations.ovito_analysis import accuracy, wigner_seitz_defects
 
 REPEAT = {"Cu": (6, 6, 6), "Fe": (7, 7, 7), "Mg": (6, 4, 4)}
@@ -48,8 +48,9 @@ def site_rms(atoms, reference) -> float:
 
 def test_momentum_brings_a_hot_crystal_closer_to_its_sites(model):
     atoms, reference = snapshot("Cu", 0.9, REPEAT["Cu"], steps=1500)
-    assert model.iteration == PLAIN, "shipped models iterate plainly unless asked"
-    plain = denoise(atoms, model, steps=8).atoms
-    heavy = denoise(atoms, model, steps=8, recipe=IterationRecipe.suggested(model.largest_response)).atoms
+    assert model.iteration == model.iteration.suggested(model.largest_response), "fcc-bcc-hcp ships the suggested recipe"
+    plain = denoise(atoms, model, steps=8, recipe=model.iteration.plain()).atoms
+    heavy = denoise(atoms, model, steps=8).atoms
     assert site_rms(heavy, reference) < 0.5 * site_rms(plain, reference) < 0.5 * site_rms(atoms, reference)
+    assert site_rms(heavy, reference) < 0.01, "issue 9's precision target"
     assert accuracy(heavy, "fcc")["PTM"] == 1.0

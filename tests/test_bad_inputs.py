@@ -147,6 +147,8 @@ CASES = [
     (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--shape", "yes"], "its first shell is not isotropic"),
     (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--shape", "maybe"], "--shape must be yes or no, not 'maybe'"),
     (D + ["ok.dump", "-o", "o.dump", "--shape", "cubic"], "--shape must be auto or none, not 'cubic'"),
+    (D + ["ok.dump", "-o", "o.dump", "--disorder", "some"], "--disorder must be first or all, not 'some'"),
+    (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--disorder", "none"], "--disorder must be first or all, not 'none'"),
     (["evaluate", "ok.dump", "--expect", "quasicrystal"], "--expect must be one of"),
 ]
 

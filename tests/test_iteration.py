@@ -26,7 +26,7 @@ def test_largest_response_is_the_stability_bound(model):
     response = model.largest_response
     assert 1.0 < response < 2.0
     beyond = largest_moves(model, IterationRecipe(1.15 * 2.0 * (1.0 + 0.3) / response, 0.3))
-    suggested = largest_moves(model, IterationRecipe.suggested(response))
+    suggested = largest_moves(model, model.iteration.suggested(response))
     assert beyond[-1] > beyond[5], "15% beyond the measured bound the fastest mode grows"
     assert suggested[-1] < 1e-3 * suggested[0], "the suggested recipe converges"
 
@@ -45,16 +45,16 @@ def test_momentum_removes_a_long_wave_that_plain_iterations_leave(model):
 
     start = 0.1 / np.sqrt(2.0)
     assert left(PLAIN) > 0.1 * start
-    assert left(IterationRecipe.suggested(model.largest_response)) < 0.05 * start
+    assert left(model.iteration.suggested(model.largest_response)) < 0.05 * start
 
 
 def test_upgrade_sets_a_converging_recipe_and_refuses_a_diverging_one(model, tmp_path):
     cli("upgrade", str(resolve("fcc-bcc-hcp")), "-o", str(tmp_path / "m.pt"), "--momentum", "0.3", "--stepsize", "1.4")
     upgraded = load(tmp_path / "m.pt")
-    assert upgraded.iteration == IterationRecipe(1.4, 0.3)
+    assert upgraded.iteration == IterationRecipe(1.4, 0.3, model.iteration.disorder), "the file's disorder rule kept"
     assert upgraded.largest_response == pytest.approx(model.largest_response, rel=1e-3), "measured again on writing"
     assert upgraded.metadata["upgrades"][-1].endswith("--momentum 0.3 --stepsize 1.4")
-    hint = IterationRecipe.suggested(model.largest_response)
+    hint = model.iteration.suggested(model.largest_response)
     assert f"suggested --momentum {hint.momentum:g} --stepsize {hint.stepsize:g}" in cli("models").stdout
     bad = tmp_path / "bad.pt"
     result = cli("upgrade", str(resolve("fcc-bcc-hcp")), "-o", str(bad), "--momentum", "0.1", "--stepsize", "2.5", check=False)

@@ -13,7 +13,7 @@ from conftest import run_lammps
 from test_cli import cli
 
 from lmp_denoise.data.lattices import SPECIES, species_of, training_cell, training_scale
-from lmp_denoise.infer.denoise import classify, denoise
+from lmp_denoise.infer.denoise import IterationRecipe, classify, denoise
 from lmp_denoise.infer.labels import build_labels, label_atoms
 from lmp_denoise.infer.scale import StructureError
 from lmp_denoise.io.formats import SCORE_COLUMN, STRUCTURE_COLUMN, read_dump
@@ -163,11 +163,12 @@ def test_classify_cli_prints_fractions_and_writes_label_columns(tmp_path):
 
 @pytest.fixture
 def unlabelled(tmp_path):
-    """The shipped model as written before labels existed."""
+    """The shipped model as written before labels (and the disorder rule that needs them) existed."""
     extra = {METADATA_NAME: "", "network.pt": ""}
     module = torch.jit.load(str(resolve("fcc-bcc-hcp")), _extra_files=extra)
     meta = json.loads(extra[METADATA_NAME])
     del meta["labels"]
+    del meta["iteration"]["disorder"]
     path = tmp_path / "old.pt"
     torch.jit.save(module, str(path), _extra_files={**extra, METADATA_NAME: json.dumps(meta)})
     return path
@@ -182,6 +183,11 @@ def test_model_without_labels_is_a_clear_error_and_upgrade_adds_them(unlabelled,
     script = MIXED.replace("denoise fcc-bcc-hcp 8 labels yes", f"denoise {unlabelled} 8 labels yes")
     failed = run_lammps(script, tmp_path / "lmp", check=False)
     assert "carries no structure labels" in failed.stdout + failed.stderr
+    with pytest.raises(StructureError, match="disorder first needs the structure labels that model 'old' lacks"):
+        denoise(atoms, load(unlabelled), recipe=IterationRecipe(disorder="first"))
+    script = MIXED.replace("denoise fcc-bcc-hcp 8 labels yes", f"denoise {unlabelled} 8 disorder first")
+    failed = run_lammps(script, tmp_path / "lmp2", check=False)
+    assert "disorder first needs the structure labels that model" in failed.stdout + failed.stderr
     cli("upgrade", str(unlabelled), "-o", str(tmp_path / "new.pt"))
     assert load(tmp_path / "new.pt").labels.names == ["fcc", "bcc", "hcp", "other"]
     assert np.all(classify(atoms, load(tmp_path / "new.pt"), steps=1).labels.name == "fcc")

@@ -49,7 +49,7 @@ def test_pipeline_gives_the_command_lines_positions(hot_xyz, recipe, tmp_path):
     raw = read(hot_xyz).positions
     displacement = np.asarray(data.particles["Denoising Displacement"])
     assert np.allclose(displacement, np.linalg.norm(expected - raw, axis=1), atol=1e-5) and displacement.mean() > 0.1
-    assert data.attributes["Denoising.iterations"] == 5
+    assert data.attributes["Denoising.iterations"] == 5 and data.attributes["Denoising.kept_first"] == 0
     assert 0.75 < data.attributes["Denoising.scale"] < 0.95
     moves = np.asarray(data.tables["denoising-convergence"].y)
     assert len(moves) == 5 and moves[-1] == pytest.approx(data.attributes["Denoising.largest_move"]) and moves[-1] < moves[0]
@@ -93,3 +93,22 @@ def test_errors_reach_the_user_as_one_sentence(hot_xyz):
     pipeline.modifiers[-1].delegate.model = "no-such-model"  # OVITO wraps the modifier object
     with pytest.raises(Exception, match="unknown model 'no-such-model'"):
         pipeline.compute()
+
+
+@pytest.mark.parametrize("move_disorder", [False, True])
+def test_liquid_keeps_the_first_move_unless_asked(move_disorder, tmp_path):
+    """A Cu liquid at 1.2 Tm: with the model's rule (disorder first) nearly every atom keeps the
+    first iteration's move, as on the command line; ``move_disorder`` moves them every iteration."""
+    from lmp_denoise.data.md import snapshot
+
+    liquid, _ = snapshot("Cu", 1.2, (4, 4, 4), steps=1000, melt=True)
+    source, out = tmp_path / "liquid.xyz", tmp_path / "cli.xyz"
+    write(source, liquid, format="extxyz")
+    options = ["--disorder", "all"] if move_disorder else []
+    subprocess.run([str(BIN / "lmp-denoise"), "denoise", str(source), "-o", str(out), "-q", *options], check=True)
+    pipeline = import_file(str(source))
+    pipeline.modifiers.append(ScoreBasedDenoising(move_disorder=move_disorder))
+    data = pipeline.compute()
+    assert np.abs(np.asarray(data.particles.positions) - read(out).positions).max() < 1e-5
+    kept = data.attributes["Denoising.kept_first"]
+    assert kept == 0 if move_disorder else kept > 0.9 * len(liquid)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import torch
 from conftest import dump_columns, run_lammps
 
 from lmp_denoise.data.lattices import REFERENCE_VOLUME
-from lmp_denoise.infer.denoise import IterationRecipe, denoise
+from lmp_denoise.infer.denoise import denoise
 from lmp_denoise.io.formats import read_dump
 from lmp_denoise.models.modelfile import METADATA_NAME, NETWORK_NAME
 
@@ -94,13 +95,13 @@ def test_compute_matches_python_denoiser(box, model, tmp_path):
 
 @pytest.mark.parametrize("ranks", [1, 3])
 def test_momentum_matches_python_on_any_rank_count(ranks, model, tmp_path):
-    recipe = IterationRecipe.suggested(model.largest_response)
+    recipe = model.iteration.suggested(model.largest_response)
     compute = f"compute dn all denoise fcc-bcc-hcp 8 momentum {recipe.momentum} stepsize {recipe.stepsize}"
     run_lammps(crystal("orthogonal", compute=compute), tmp_path, ranks)
     frame = next(read_dump(tmp_path / "dump.out"))
     lammps_result = frame.tokens[:, [frame.columns.index(f"c_dn[{k}]") for k in (1, 2, 3)]].astype(float)
     heavy = denoise(frame.to_atoms(), model, steps=8, recipe=recipe)
-    plain = denoise(frame.to_atoms(), model, steps=8)
+    plain = denoise(frame.to_atoms(), model, steps=8, recipe=model.iteration.plain())
     assert np.abs(heavy.atoms.positions - lammps_result).max() < 1e-5
     assert np.abs(plain.atoms.positions - lammps_result).max() > 1e-3, "the keywords must change the iteration"
 
@@ -250,3 +251,65 @@ def test_scale_recipe_is_read_from_the_model_file_by_both(model, tmp_path):
     changed_scale = denoise(atoms, str(changed), steps=1).scale
     assert float(row.split()[4]) == pytest.approx(changed_scale, rel=1e-6)
     assert abs(changed_scale - denoise(atoms, model, steps=1).scale) > 1e-4  # the recipe really changed
+
+
+HALF_MELTED = """
+units metal
+lattice fcc 3.615
+region box block 0 5 0 5 0 10
+create_box 1 box
+create_atoms 1 box
+mass 1 63.546
+pair_style eam/alloy
+pair_coeff * * {potentials}/Cu_mishin1.eam.alloy Cu
+region top block INF INF INF INF 4 INF
+group melt region top
+group solid subtract all melt
+velocity solid create 1000 4928 mom yes rot yes
+velocity melt create 5000 118 mom yes rot yes
+fix solid solid nvt temp 1000 1000 0.1
+fix melt melt nvt temp 4000 4000 0.05
+timestep 0.002
+run 300
+unfix solid
+unfix melt
+{compute}
+dump d all custom 1 dump.out id x y z c_dn[1] c_dn[2] c_dn[3] c_dn[4]
+dump_modify d format float %.12g sort id
+thermo_style custom step c_dn[1] c_dn[2] c_dn[3] c_dn[4] c_dn[5] c_dn[6]
+thermo_modify format float %.17g
+run 0
+"""
+
+
+@pytest.mark.parametrize("ranks", [1, 3])
+def test_disordered_atoms_keep_the_first_move_as_in_python(ranks, model, tmp_path):
+    """A Cu crystal 60% molten: with 'disorder first' the liquid goes back to where the first
+    iteration put it (the global vector's 6th value counts it) as Python's Denoiser does, the
+    crystal is denoised as with 'disorder all', and 'disorder all' moves the liquid on."""
+    from lmp_denoise.data.md import potential_dir
+
+    def run(keyword, folder):
+        compute = f"compute dn all denoise fcc-bcc-hcp 8 {keyword}"
+        output = run_lammps(HALF_MELTED.format(potentials=potential_dir(), compute=compute), folder, ranks).stdout
+        row = [line for line in output.splitlines() if line.strip().startswith("300 ")][-1].split()  # the run 0
+        frame = next(read_dump(folder / "dump.out"))
+        moved = frame.tokens[:, [frame.columns.index(f"c_dn[{k}]") for k in (1, 2, 3)]].astype(float)
+        return frame.to_atoms(), moved, float(row[6])
+
+    atoms, first, kept = run("disorder first", tmp_path / "first")
+    _, every, none_kept = run("disorder all", tmp_path / "all")
+    python = denoise(atoms, model, steps=8, recipe=replace(model.iteration, disorder="first"))
+    one_step = denoise(atoms, model, steps=1).atoms.positions
+    assert np.abs(python.atoms.positions - first).max() < 1e-5
+    assert kept == python.kept_first.sum() and none_kept == 0.0
+    # 4 cells of crystal, 6 of liquid (which spreads ~1.5 A into the crystal): interfaces near 13 and 36 A
+    height = atoms.positions[:, 2] % (10 * 3.615)
+    liquid = np.abs(height - 25.3) < 4.0
+    crystal_half = np.abs(height - 5.4) < 3.6
+    assert python.kept_first[liquid].mean() > 0.9, "the liquid keeps its first move"
+    assert not python.kept_first[crystal_half].any(), "the hot crystal is denoised fully"
+    kept_rows = python.kept_first
+    assert np.abs(first[kept_rows] - one_step[kept_rows]).max() < 1e-5
+    assert np.abs(every[crystal_half] - first[crystal_half]).max() < 0.02
+    assert np.abs(every[kept_rows] - first[kept_rows]).max() > 0.1, "more iterations move the liquid on"

@@ -69,6 +69,7 @@ def model_file_with(tmp_path, **changes) -> str:
         ("fcc-bcc-hcp 8 types A Cl", "atom type 2 is mapped to 'Cl'"),
         ("fcc-bcc-hcp 8 labels maybe", "Expected boolean parameter instead of 'maybe'"),
         ("fcc-bcc-hcp 8 shape cubic", "shape must be auto (undo the homogeneous deformation as the model file says) or none"),
+        ("fcc-bcc-hcp 8 disorder some", "disorder must be first (disordered atoms keep the first iteration's move) or all"),
         ("fcc-bcc-hcp 8 momentum 1", "momentum must be at least 0 and below 1"),
         ("fcc-bcc-hcp 8 stepsize 0", "stepsize must be above 0 and at most 3"),
         ("fcc-bcc-hcp 8 stepsize 1.75 momentum 0.26", "would not converge with model"),

@@ -27,7 +27,7 @@ from crystals import crystal, site_rms  # noqa: E402
 from surfaces import layer_profile, layers, slab  # noqa: E402
 
 from lmp_denoise.data.md import METALS, potential_dir  # noqa: E402
-from lmp_denoise.infer.denoise import PLAIN, IterationRecipe, classify, denoise  # noqa: E402
+from lmp_denoise.infer.denoise import PLAIN, classify, denoise  # noqa: E402
 from lmp_denoise.integrations.ovito_analysis import CLASSES, ptm_types  # noqa: E402
 from lmp_denoise.models import load_model  # noqa: E402
 
@@ -66,7 +66,7 @@ def crystal_rows(model: str, curves: dict) -> list[list]:
 
 
 def film_rows(model: str) -> list[list]:
-    suggested = IterationRecipe.suggested(load_model(model).largest_response)
+    suggested = load_model(model).iteration.suggested(load_model(model).largest_response)
     rows = []
     for cells, name in (((8, 8, 10), "21 layers, 29 A wide"), ((5, 5, 6), "13 layers, 18 A wide")):
         frames = slab(cells)

@@ -13,10 +13,10 @@ import torch
 from ase import Atoms
 
 from ..models import DEFAULT_MODEL, load_model
-from ..models.modelfile import PLAIN, IterationRecipe, LoadedModel
+from ..models.modelfile import PLAIN, IterationRecipe, LoadedModel  # noqa: F401 (PLAIN: imported from here)
 from ..nn.inference import Evaluator
 from ..nn.neighbors import SKIN, build_graph
-from .labels import Labels, label_atoms
+from .labels import Labels, disordered_atoms, label_atoms
 from .scale import StructureError, anisotropy, close_packed_distance, dense_volume, nearest_distances, shape_correction
 
 
@@ -46,6 +46,7 @@ class DenoiseResult:
     scale: float  # factor applied to the input lengths before the model
     max_move: float  # largest single-atom move in the last iteration, input units
     shape: np.ndarray  # (3, 3), det 1: lengths @ shape undo the homogeneous deformation (identity: none measured)
+    kept_first: np.ndarray  # (N,) bool: disordered atoms that kept the first iteration's move (recipe disorder "first")
 
     @property
     def to_model(self) -> np.ndarray:
@@ -183,6 +184,7 @@ class Denoiser:
         self.mask = np.ones(len(atoms), bool) if movable is None else np.asarray(movable, bool)
         self.positions = atoms.positions.astype(np.float64).copy()
         self.last_move: np.ndarray | None = None  # kept only for a momentum recipe
+        self.first: np.ndarray | None = None  # positions after the first iteration, for disorder "first"
         self.evaluator = Evaluator(self.model)
         self.graph = None
         self.iterations = 0
@@ -207,19 +209,35 @@ class Denoiser:
         if not np.all(np.isfinite(move)):
             raise StructureError("the model produced non-finite moves; check the input and the model file")
         move[~self.mask] = 0.0
-        if self.recipe != PLAIN:
+        if self.recipe.heavy_ball:
             if self.last_move is not None:  # the first iteration is always plain
                 move = self.recipe.stepsize * move + self.recipe.momentum * self.last_move
             self.last_move = move
         self.positions -= move
         self.iterations += 1
+        if self.iterations == 1 and self.recipe.disorder == "first":
+            self.first = self.positions.copy()
         self.max_move = float(np.sqrt((move**2).sum(axis=1)).max())
         return self.max_move
 
+    def kept_first(self) -> np.ndarray:
+        """The atoms that go back to their first-iteration positions (``IterationRecipe``, disorder
+        "first"), judged at the current positions."""
+        if self.first is None or self.iterations < 2:
+            return np.zeros(len(self.positions), bool)
+        atoms, species = self.atoms, self.species.numpy()
+        labels = label_atoms(self.positions, atoms.cell.array, atoms.pbc, species, self.to_model, self.model.labels)
+        reach, share = self.recipe.disorder_reach * self.model.cutoff, self.recipe.ordered_share
+        return disordered_atoms(labels, self.positions, atoms.cell.array, atoms.pbc, self.to_model, reach, share)
+
     def result(self) -> DenoiseResult:
+        kept = self.kept_first()
+        positions = self.positions.copy()
+        if kept.any():
+            positions[kept] = self.first[kept]
         out = self.atoms.copy()
-        out.positions = self.positions.copy()
-        return DenoiseResult(out, self.positions - self.atoms.positions, self.iterations, self.factor, self.max_move, self.shape)
+        out.positions = positions
+        return DenoiseResult(out, positions - self.atoms.positions, self.iterations, self.factor, self.max_move, self.shape, kept)
 
 
 def denoise(

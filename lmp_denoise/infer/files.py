@@ -113,6 +113,8 @@ class FrameLog:
         summary = f"{result.iterations} it, largest move {result.max_move:.3g} A, scale {result.scale:.3f}"
         if result.deformation > 0.0:
             summary += f", deformation {result.deformation:.1%}"
+        if result.kept_first.any():
+            summary += f", {int(result.kept_first.sum())} disordered atoms kept the first move"
         if self.bar is not None:
             self.bar.set_postfix_str(summary)
             return

@@ -326,3 +326,16 @@ def label_atoms(
         chosen = donors[np.arange(len(atoms)), np.argmin(best[donors], axis=1)]  # the best-matched donor
         index[atoms], best[atoms] = index[chosen], best[chosen]
     return Labels(index, best, labels.names)
+
+
+def disordered_atoms(
+    labels: Labels, positions: np.ndarray, cell: np.ndarray, pbc, to_model: np.ndarray, cutoff: float, ordered_share: float
+) -> np.ndarray:
+    """Atoms labelled "other" of whose neighbours within ``cutoff`` (model units; every species)
+    at most ``ordered_share`` carry a structure label: glass and liquid, where an atom at a
+    crystal's defect or surface still has labelled atoms around it."""
+    other = labels.index == len(labels.names) - 1
+    index, _ = edges(positions @ to_model, np.asarray(cell) @ to_model, pbc, cutoff)
+    count = np.bincount(index[0], minlength=len(positions))
+    ordered = np.bincount(index[0], weights=~other[index[1]], minlength=len(positions))
+    return other & (ordered <= ordered_share * count)

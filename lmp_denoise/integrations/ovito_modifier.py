@@ -8,7 +8,10 @@ It moves particles to their denoised positions and adds:
 * attributes ``Denoising.iterations``, ``Denoising.largest_move`` (last iteration, A),
   ``Denoising.scale`` (factor applied to lengths before the model), ``Denoising.deformation``
   (the homogeneous deformation undone before the model, as largest / smallest stretch - 1; 0:
-  none; ``undo_deformation`` off, or a model file without the estimate);
+  none; ``undo_deformation`` off, or a model file without the estimate),
+  ``Denoising.kept_first`` (disordered particles that kept only the first iteration's move: the
+  model's ``disorder first`` rule, README "Glass and liquid"; ``move_disorder``
+  on moves them every iteration);
 * data table ``denoising-convergence``: the largest move of every iteration;
 * with ``labels`` on, the structure labels of the denoised positions (lmp_denoise/infer/labels.py,
   the model's own training lattices): typed particle property ``Denoising Structure`` (type ids
@@ -24,6 +27,7 @@ the heavy-ball iteration of ``--momentum`` / ``--stepsize`` (README, "Momentum")
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -49,6 +53,7 @@ class ScoreBasedDenoising(ModifierInterface):
     stepsize = Float(1.0, label="and step size A (1: plain iterations)")
     scale = Str("auto", label="Scale: auto, or nearest-neighbour distance (A)")
     undo_deformation = Bool(True, label="With scale auto: undo a homogeneous deformation (as the model says)")
+    move_disorder = Bool(False, label="Move disordered particles every iteration (not only the first)")
     types = Str("", label="Type map, e.g. 1:A,2:B (multi-species models)")
     device = Enum("cpu", "cuda", label="Device")
     only_selected = Bool(False, label="Move only selected particles")
@@ -71,7 +76,9 @@ class ScoreBasedDenoising(ModifierInterface):
             if "Selection" not in data.particles:
                 raise StructureError("'Move only selected particles' is on, but no particles are selected")
             movable = np.asarray(data.particles["Selection"]) != 0
-        recipe = None if self.model_recipe else IterationRecipe(self.stepsize, self.momentum)
+        recipe = model.iteration if self.model_recipe else IterationRecipe(self.stepsize, self.momentum)
+        if self.move_disorder:
+            recipe = replace(recipe, disorder="all")
         shape = "auto" if self.undo_deformation else "none"
         run = Denoiser(atoms, model, scale, parse_type_map(self.types), movable, recipe, shape)
         moves = []
@@ -88,6 +95,7 @@ class ScoreBasedDenoising(ModifierInterface):
         data.attributes["Denoising.largest_move"] = result.max_move
         data.attributes["Denoising.scale"] = result.scale
         data.attributes["Denoising.deformation"] = result.deformation
+        data.attributes["Denoising.kept_first"] = int(result.kept_first.sum())
         table = data.tables.create(
             identifier="denoising-convergence", title="Denoising convergence", plot_mode=DataTable.PlotMode.Line
         )

@@ -39,6 +39,14 @@ MAX_STEPSIZE = 3.0  # a network's largest response to a displacement is ~1.1-1.6
 # ring for tens of iterations (stepsize 1.75, momentum 0.26 with response 1.54 never settles)
 STABILITY_MARGIN = 0.9
 SUGGESTED_MOMENTUM = 0.3
+DISORDER = ("first", "all")  # what disordered atoms keep: the first iteration's move, or every one
+# at most this share of labelled neighbours makes a disordered neighbourhood: glass and liquid ~0, a
+# hot crystal > 0.8 (at 0.15 the cores of the Ta polycrystal's wide boundaries kept their first move
+# too, and PTM counted 3% more disordered atoms than with every iteration)
+ORDERED_SHARE = 0.05
+# neighbours counted within this many model cutoffs: the first shell of a (001) surface atom holds
+# only surface and second-layer atoms, which the templates leave "other" (their second shell is cut)
+DISORDER_REACH = 1.5
 
 
 class ModelFileError(DenoiseError, ValueError):
@@ -51,10 +59,21 @@ class IterationRecipe:
     always r <- r - g(r). A network that sees a few neighbour shells removes long-wavelength
     displacements only slowly (locally they look like strain); momentum carries them along
     (heavy-ball iteration, same fixed points g = 0). Each model file carries the recipe measured
-    for it (``iteration``; files written before lmp-denoise 0.4: the plain iteration)."""
+    for it (``iteration``; files written before lmp-denoise 0.4: the plain iteration).
+
+    ``disorder`` "first": after the last iteration, an atom that the model's structure labels call
+    "other" and of whose neighbours within ``disorder_reach`` model cutoffs at most
+    ``ordered_share`` carry a structure label (glass, liquid; not a crystal's surface, whose
+    second and third layers are labelled) goes back to where the first iteration put it: the
+    networks know only lattices, one step brings such atoms nearest their time average, and every
+    later step drifts them on. "all": every atom keeps every iteration (files written before
+    lmp-denoise 0.9)."""
 
     stepsize: float = 1.0
     momentum: float = 0.0
+    disorder: str | None = None  # None: the model file's
+    ordered_share: float = ORDERED_SHARE
+    disorder_reach: float = DISORDER_REACH
 
     def __post_init__(self) -> None:
         if not 0.0 < self.stepsize <= MAX_STEPSIZE:
@@ -63,20 +82,37 @@ class IterationRecipe:
             )
         if not 0.0 <= self.momentum < 1.0:
             raise StructureError(f"momentum must be at least 0 and below 1 (0 = the plain iteration), not {self.momentum}")
+        if self.disorder is not None and self.disorder not in DISORDER:
+            raise StructureError(f"disorder must be {' or '.join(DISORDER)}, not '{self.disorder}'")
+        if not 0.0 <= self.ordered_share < 1.0:
+            raise StructureError(f"ordered_share must be at least 0 and below 1, not {self.ordered_share}")
+        if not 1.0 <= self.disorder_reach <= 3.0:
+            raise StructureError(f"disorder_reach must be 1 to 3 model cutoffs, not {self.disorder_reach}")
+
+    @property
+    def heavy_ball(self) -> bool:
+        """Whether the iterations after the first differ from r <- r - g(r)."""
+        return self.stepsize != 1.0 or self.momentum != 0.0
 
     def as_dict(self) -> dict:
-        return {"stepsize": self.stepsize, "momentum": self.momentum}
+        disorder = {} if self.disorder is None else {"disorder": self.disorder}
+        shares = {"ordered_share": self.ordered_share, "disorder_reach": self.disorder_reach}
+        return {"stepsize": self.stepsize, "momentum": self.momentum, **disorder, **shares}
 
     def largest_stepsize(self, response: float, margin: float = STABILITY_MARGIN) -> float:
         """Largest stepsize at this momentum that converges with a network whose largest response
         is ``response`` (heavy ball: A lambda < 2 (1 + B)), times ``margin``."""
         return margin * 2.0 * (1.0 + self.momentum) / response
 
-    @staticmethod
-    def suggested(response: float, momentum: float = SUGGESTED_MOMENTUM) -> IterationRecipe:
-        """The heavy-ball recipe tuned to eigenvalues between ~0.085 response and response (the
-        optimum for that range, times STABILITY_MARGIN): what the README measures."""
-        return IterationRecipe(round(STABILITY_MARGIN * (1.0 + momentum**0.5) ** 2 / response, 2), momentum)
+    def plain(self) -> IterationRecipe:
+        """This recipe with r <- r - g(r) in every iteration."""
+        return replace(self, stepsize=1.0, momentum=0.0)
+
+    def suggested(self, response: float, momentum: float = SUGGESTED_MOMENTUM) -> IterationRecipe:
+        """This recipe with the heavy-ball stepsize and momentum tuned to eigenvalues between ~0.085
+        response and response (the optimum for that range, times STABILITY_MARGIN): what the README
+        measures."""
+        return replace(self, stepsize=round(STABILITY_MARGIN * (1.0 + momentum**0.5) ** 2 / response, 2), momentum=momentum)
 
 
 PLAIN = IterationRecipe()
@@ -128,9 +164,10 @@ class LoadedModel:
     @property
     def iteration(self) -> IterationRecipe:
         """The file's default iteration recipe (files written before lmp-denoise 0.4: plain)."""
-        recipe = {k: v for k, v in self.metadata.get("iteration", {}).items() if k in ("stepsize", "momentum")}
+        known = ("stepsize", "momentum", "disorder", "ordered_share", "disorder_reach")
+        recipe = {k: v for k, v in self.metadata.get("iteration", {}).items() if k in known and v is not None}
         try:
-            return self.checked(IterationRecipe(**recipe))
+            return self.checked(IterationRecipe(**{"disorder": "all", **recipe}))
         except (TypeError, StructureError) as err:
             raise ModelFileError(f"'{self.path}' has a bad iteration recipe ({err}); re-export the model") from None
 
@@ -141,8 +178,16 @@ class LoadedModel:
         return None if value is None else float(value)
 
     def checked(self, recipe: IterationRecipe) -> IterationRecipe:
-        """``recipe``, if the iteration it makes converges with this network."""
-        if recipe == PLAIN:
+        """``recipe``, if the iteration it makes converges with this network and it has the labels
+        that ``disorder`` "first" needs (``disorder`` None: the file's)."""
+        if recipe.disorder is None:
+            recipe = replace(recipe, disorder=self.iteration.disorder)
+        if recipe.disorder == "first" and "labels" not in self.metadata:
+            raise StructureError(
+                f"disorder first needs the structure labels that model '{self.path.stem}' lacks: add them with"
+                f" 'lmp-denoise upgrade {self.path} -o NEW.pt', or use disorder all"
+            )
+        if not recipe.heavy_ball:
             return recipe
         response = self.largest_response
         if response is None:
@@ -152,7 +197,7 @@ class LoadedModel:
             )
         bound = recipe.largest_stepsize(response, self.metadata["iteration"].get("stability_margin", STABILITY_MARGIN))
         if recipe.stepsize > bound:
-            hint = IterationRecipe.suggested(response)
+            hint = PLAIN.suggested(response)
             raise StructureError(
                 f"stepsize {recipe.stepsize:g} with momentum {recipe.momentum:g} would not converge with model"
                 f" '{self.path.stem}' (largest response {response:.3f}): use a stepsize up to {bound:.3g}, e.g."
@@ -226,6 +271,7 @@ def save(net: DenoiserNet, metadata: dict, path: str | Path, intervals: int = DE
     written = LoadedModel(scripted, info, path)
     info["iteration"] = {
         **PLAIN.as_dict(),
+        "disorder": "first" if "labels" in metadata else "all",  # a new file: this version's default
         **metadata.get("iteration", {}),
         "largest_response": round(largest_response(written), 4),
         "stability_margin": STABILITY_MARGIN,
