@@ -802,7 +802,6 @@ void ComputeDenoise::label_atoms()
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   const double reach = labels.reach;
   const double(&A)[3][3] = to_model;
-  const size_t width = labels.width();
   label_index.assign(nall, labels.other());
   label_score.assign(nall, 1.0);
   std::vector<int> row(nlocal, -1);
@@ -827,10 +826,7 @@ void ComputeDenoise::label_atoms()
           if (n.distance >= reach) continue;
           near.push_back(n);
         }
-      const size_t keep = std::min(width, near.size());
-      std::partial_sort(near.begin(), near.begin() + keep, near.end(),
-                        [](const auto &a, const auto &b) { return a.distance < b.distance; });
-      near.resize(keep);
+      labels.keep_nearest(near);
       const auto [label, score] = labels.classify(static_cast<int>(species[i]), near);
       label_index[i] = label;
       label_score[i] = score;

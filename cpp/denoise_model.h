@@ -17,6 +17,8 @@
 
 namespace LAMMPS_NS {
 
+using lmp_denoise::DenoiseLabels;    // one source with the Python package (lmp_denoise/nn/kernel)
+
 struct DenoiseModelInfo {
   int format_version = 0;
   double cutoff = 0.0;              // graph cutoff at the reference volume (A)

@@ -81,6 +81,30 @@ def test_random_atoms_are_other_and_crystal_keeps_its_label(tmp_path):
     assert raw.fractions()["fcc"] < found.fractions()["fcc"] - 0.3
 
 
+@pytest.mark.parametrize("model, structure, noise", [("fcc-bcc-hcp", "bcc", 0.1), ("sio2", "beta-cristobalite", 0.25)])
+def test_compiled_and_numpy_labels_agree_slab_by_slab(model, structure, noise, monkeypatch):
+    """The compiled labels (nn/kernel/denoise_labels.h, the compute's source) and the numpy
+    fallback give the same labels and scores, whether the system is labelled whole or in slabs
+    (silica: with the O atoms' inheritance)."""
+    from lmp_denoise.infer import labels as module
+
+    model = load_model(model)
+    atoms = training_cell(structure, 3000)
+    atoms.positions += np.random.default_rng(8).normal(0, noise, atoms.positions.shape)  # model units
+    species = np.array([model.species.index(SPECIES[structure][t]) for t in atoms.get_tags()])
+    args = (atoms.positions, atoms.cell.array, atoms.pbc, species, 1.0, model.labels)
+    compiled = label_atoms(*args)
+    assert 0.05 < compiled.fractions()["other"] < 0.95, "a mixture of labelled and 'other' atoms"
+    monkeypatch.setattr(module, "SLAB_ATOMS", 600)
+    assert len(list(module.slabs(atoms.positions, atoms.cell.array, atoms.pbc, model.labels.reach, 600))) >= 2
+    sliced = label_atoms(*args)
+    monkeypatch.setattr(module, "fused_kernel", lambda: None)
+    plain = label_atoms(*args)
+    for other in (sliced, plain):
+        assert np.array_equal(other.index, compiled.index)
+        assert np.abs(other.score - compiled.score).max() < 1e-9
+
+
 @pytest.mark.parametrize("ranks", [1, 3])
 def test_compute_labels_equal_python_labels(ranks, tmp_path):
     printed = run_lammps(MIXED, tmp_path, ranks).stdout

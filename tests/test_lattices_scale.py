@@ -21,6 +21,7 @@ from lmp_denoise.data.lattices import (
 from lmp_denoise.data.noise import NoisyLattices
 from lmp_denoise.infer import scale
 from lmp_denoise.infer.scale import ScaleRecipe, StructureError, occupied_volume_per_atom, volume_per_atom
+from lmp_denoise.nn.neighbors import slabs
 
 COORDINATION = {"fcc": 12, "bcc": 8, "hcp": 12, "sc": 6, "cd": 4, "hd": 4, "rocksalt": 6}
 
@@ -134,7 +135,7 @@ def test_density_counts_slab_by_slab_are_the_counts_of_the_whole(monkeypatch, pe
     dense = whole >= np.quantile(whole, 0.5)
     shape = scale.shape_correction(*args[:3], dense, 2.5, scale.RECIPE)
     monkeypatch.setattr(scale, "SLAB_ATOMS", 1000)
-    assert len(list(scale._slabs(atoms.positions, atoms.cell.array, atoms.pbc, 2.6 * 2.5))) >= 3
+    assert len(list(slabs(atoms.positions, atoms.cell.array, atoms.pbc, 2.6 * 2.5, scale.SLAB_ATOMS))) >= 3
     assert np.abs(scale.neighbour_counts(*args) - whole).max() < 1e-9
     # the deformation estimate's neighbour tables too: its integer sums are the same in any order
     assert np.array_equal(scale.shape_correction(*args[:3], dense, 2.5, scale.RECIPE), shape)

@@ -27,8 +27,9 @@ best-matched atom of its first shell (an O atom: of its two Si), if every one of
 (a gap of at least ``GAP`` nearest-neighbour distances after the k-th neighbour) that tells the
 template from every other structure's by a score of at least ``SEPARATION``; fcc and hcp need the
 first shell (12), bcc two shells (14), cubic and hexagonal diamond three (28 and 17). The templates
-and the threshold are stored in the model file (metadata key ``labels``) and the LAMMPS compute
-(cpp/denoise_labels.cpp) applies them the same way.
+and the threshold are stored in the model file (metadata key ``labels``); the per-atom work is
+one C++ source (nn/kernel/denoise_labels.h) compiled into the LAMMPS compute and the Python
+kernel, with a numpy version of it here for machines without a compiler (tested equal).
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
-from ..nn.neighbors import edges
+from ..nn.kernel import fused_kernel
+from ..nn.neighbors import edges, half_edges, slabs
 
 OTHER = "other"
 THRESHOLD = 0.06  # largest score that still counts as the template's structure
@@ -47,6 +50,7 @@ REACH = 3.0  # templates use neighbours up to this x their nearest-neighbour dis
 MAX_K = 48  # and at most this many
 SEARCH = 1.25  # inputs are searched for neighbours this much farther than the farthest template neighbour
 CHUNK = 2048  # atoms per block of descriptor arithmetic (bounds the k^2 temporaries)
+SLAB_ATOMS = 1 << 15  # larger systems are labelled slab by slab
 
 
 @dataclass(frozen=True)
@@ -298,34 +302,68 @@ def label_atoms(
     positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, to_model: float | np.ndarray, labels: LabelSet
 ) -> Labels:
     """Labels of (denoised) positions; ``to_model`` maps input lengths to model units: a factor,
-    or a 3x3 map of row vectors (``DenoiseResult.to_model``: the scale and the undone deformation)."""
-    width = max([t.k for t in labels.templates] + [rule.count for rule in labels.inherit])
+    or a 3x3 map of row vectors (``DenoiseResult.to_model``: the scale and the undone deformation).
+    Large systems are labelled slab by slab (nn/neighbors.py ``slabs``): bounded memory, the same
+    labels; the compiled kernel (nn/kernel/denoise_labels.h, the compute's source) does the
+    per-atom work where it is built, numpy otherwise."""
     to_model = np.asarray(to_model, dtype=np.float64)
     if to_model.ndim == 0:
         to_model = to_model * np.eye(3)
-    near = neighbourhoods(
-        positions @ to_model, np.asarray(cell) @ to_model, pbc, species, labels.reach, width, labels.neighbour_species
-    )
-    best = np.ones(len(positions))
-    index = np.full(len(positions), len(labels.names) - 1)
-    for centre in sorted({t.species for t in labels.templates}):
-        templates = [t for t in labels.templates if t.species == centre]
-        atoms = np.flatnonzero(species == centre)
-        scores = _scores(near, atoms, templates)
-        winner = np.argmin(scores, axis=0)  # the first of equal scores, as the compute
-        best[atoms] = scores[winner, np.arange(len(atoms))]
-        index[atoms] = np.array([t.label for t in templates])[winner]
-    other = len(labels.names) - 1
+    x, box = positions @ to_model, np.asarray(cell) @ to_model
+    keep = max([1] + [rule.count for rule in labels.inherit])
+    n, other = len(positions), len(labels.names) - 1
+    best, index = np.ones(n), np.full(n, other)
+    nearest, distance = np.full((n, keep), -1), np.full((n, keep), np.inf)
+    for home, members, slab_box, ids in slabs(x, box, pbc, labels.reach, SLAB_ATOMS):
+        found = _label_slab(members, slab_box, pbc, species[ids], len(home), labels, keep)
+        index[home], best[home], near, distance[home] = found
+        nearest[home] = np.where(near >= 0, ids[np.maximum(near, 0)], -1)
     index[best > labels.threshold] = other
     for rule in labels.inherit:  # donors are label neighbours, never of an inheriting species
         atoms = np.flatnonzero((species == rule.species) & (index == other))
-        donors = near.atom[atoms, : rule.count]
-        ok = (donors >= 0).all(axis=1) & (near.distance[atoms, : rule.count] <= rule.within).all(axis=1)
+        donors = nearest[atoms, : rule.count]
+        ok = (donors >= 0).all(axis=1) & (distance[atoms, : rule.count] <= rule.within).all(axis=1)
         ok[ok] = (index[donors[ok]] != other).all(axis=1)
         atoms, donors = atoms[ok], donors[ok]
         chosen = donors[np.arange(len(atoms)), np.argmin(best[donors], axis=1)]  # the best-matched donor
         index[atoms], best[atoms] = index[chosen], best[chosen]
     return Labels(index, best, labels.names)
+
+
+def _label_slab(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, home: int, labels: LabelSet, keep: int):
+    """Template label, score, and the ``keep`` nearest label neighbours (indices into ``positions``,
+    -1 past the end) with their distances, of the first ``home`` atoms of ``positions`` (model
+    units; the rest are the slab's margin)."""
+    kernel = fused_kernel()
+    if kernel is not None:
+        i, j, bond = half_edges(positions, cell, pbc, labels.reach)
+        templates = labels.templates
+        flat = [
+            torch.tensor([t.label for t in templates]),
+            torch.tensor([t.species for t in templates]),
+            torch.tensor([list(t.counts) for t in templates]),
+            torch.from_numpy(np.concatenate([t.radial for t in templates])),
+            torch.from_numpy(np.concatenate([t.pairs for t in templates])),
+            torch.tensor([t.spacing for t in templates], dtype=torch.float64),
+        ]
+        centres = torch.from_numpy(np.arange(len(positions)) < home)
+        out = kernel.classify(
+            *map(torch.from_numpy, (i, j, bond)), centres, torch.from_numpy(species), *flat, labels.threshold,
+            len(labels.names) - 1, labels.reach, labels.neighbour_species, keep,
+        )  # fmt: skip
+        return tuple(t.numpy()[:home] for t in out)
+    width = max([t.k for t in labels.templates] + [keep])
+    near = neighbourhoods(positions, cell, pbc, species, labels.reach, width, labels.neighbour_species)
+    best = np.ones(home)
+    index = np.full(home, len(labels.names) - 1)
+    for centre in sorted({t.species for t in labels.templates}):
+        templates = [t for t in labels.templates if t.species == centre]
+        atoms = np.flatnonzero(species[:home] == centre)
+        scores = _scores(near, atoms, templates)
+        winner = np.argmin(scores, axis=0)  # the first of equal scores, as the compiled kernel
+        best[atoms] = scores[winner, np.arange(len(atoms))]
+        index[atoms] = np.array([t.label for t in templates])[winner]
+    return index, best, near.atom[:home, :keep], near.distance[:home, :keep]
 
 
 def disordered_atoms(
@@ -335,7 +373,16 @@ def disordered_atoms(
     at most ``ordered_share`` carry a structure label: glass and liquid, where an atom at a
     crystal's defect or surface still has labelled atoms around it."""
     other = labels.index == len(labels.names) - 1
-    index, _ = edges(positions @ to_model, np.asarray(cell) @ to_model, pbc, cutoff)
-    count = np.bincount(index[0], minlength=len(positions))
-    ordered = np.bincount(index[0], weights=~other[index[1]], minlength=len(positions))
+    if not other.any():
+        return other
+    count, ordered = np.zeros(len(positions)), np.zeros(len(positions))
+    x, box = positions @ to_model, np.asarray(cell) @ to_model
+    for home, members, slab_box, ids in slabs(x, box, pbc, cutoff, SLAB_ATOMS):
+        i, j, _ = half_edges(members, slab_box, pbc, cutoff)
+        labelled, mine = ~other[ids], len(home)
+        for centre, neighbour in ((i, j), (j, i)):
+            keep = centre < mine
+            centre, neighbour = centre[keep], neighbour[keep]
+            count[home] += np.bincount(centre, minlength=mine)
+            ordered[home] += np.bincount(centre, weights=labelled[neighbour], minlength=mine)
     return other & (ordered <= ordered_share * count)

@@ -20,7 +20,7 @@ import torch
 
 from ..errors import DenoiseError
 from ..nn.kernel import fused_kernel
-from ..nn.neighbors import half_edges, pair_distances
+from ..nn.neighbors import half_edges, pair_distances, slabs
 
 PAIR_CHUNK = 1 << 20
 SLAB_ATOMS = 1 << 16  # density counts of larger systems are taken slab by slab (see neighbour_counts)
@@ -189,7 +189,7 @@ def neighbour_counts(positions: np.ndarray, cell: np.ndarray, pbc, radius: float
     side (periodic images made explicit): the same sums, in another order.
     """
     count = np.ones(len(positions))
-    for home, members, box in _slabs(positions, cell, pbc, radius + width):
+    for home, members, box, _ in slabs(positions, cell, pbc, radius + width, SLAB_ATOMS):
         count[home] += _window_sums(members, box, pbc, radius, width)[: len(home)]
     return count
 
@@ -203,41 +203,6 @@ def _window_sums(positions: np.ndarray, cell: np.ndarray, pbc, radius: float, wi
         sums += np.bincount(pairs.i[part], weights, minlength=len(positions))
         sums += np.bincount(pairs.j[part], weights, minlength=len(positions))
     return sums
-
-
-def _slabs(positions: np.ndarray, cell: np.ndarray, pbc, reach: float, atoms_per_slab: int | None = None):
-    """(home atoms, their positions then the margin's, a cell) for each slab; one slab, the whole
-    system, when it is small, has no box or is too thin for slabs twice ``reach`` thick. A slab's
-    cell stays periodic (cell lists are fastest so) but is long enough along the cut axis that no
-    atom meets another's image there."""
-    n, periodic = len(positions), np.asarray(pbc, bool)
-    volume = abs(float(np.linalg.det(cell)))
-    heights = volume / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1) if volume > 1e-9 else np.zeros(3)
-    axis = int(np.argmax(np.where(periodic, heights, 0.0)))
-    per_slab = SLAB_ATOMS if atoms_per_slab is None else atoms_per_slab
-    slabs = min(-(-n // per_slab), int(heights[axis] // (2.0 * reach))) if periodic[axis] else 1
-    if slabs < 2:
-        yield np.arange(n), positions, cell
-        return
-    fraction = (positions @ np.linalg.inv(cell))[:, axis]
-    wrapped = np.floor(fraction)
-    fraction -= wrapped
-    inside = positions - wrapped[:, None] * cell[axis]  # every atom in the box along the axis
-    margin = reach / heights[axis]
-    box = np.array(cell, dtype=float)
-    box[axis] *= 1.0 / slabs + 3.0 * margin + 1e-6  # content spans 1 / slabs + 2 margins, plus one reach
-    for k in range(slabs):
-        low, high = k / slabs, (k + 1) / slabs
-        home = np.flatnonzero((fraction >= low) & (fraction < high))
-        parts = [inside[home]]
-        for shift, pick in (
-            (0.0, (fraction >= low - margin) & (fraction < low)),
-            (0.0, (fraction >= high) & (fraction < high + margin)),
-            (-1.0, fraction >= 1.0 + low - margin),  # images across the box's faces
-            (1.0, fraction < high + margin - 1.0),
-        ):
-            parts.append(inside[pick] + shift * cell[axis])
-        yield home, np.concatenate(parts), box
 
 
 def quantile(values: np.ndarray, q: float) -> float:
@@ -302,7 +267,7 @@ def _slab_pairs(positions: np.ndarray, cell: np.ndarray, pbc, centres: np.ndarra
     """Per slab (see neighbour_counts; smaller slabs, bounded memory): its home atoms, which of
     them are ``centres``, and its pairs within ``radius`` once each (i, j, vector i -> j; the
     first len(home) members are the home atoms)."""
-    for home, members, box in _slabs(positions, cell, pbc, radius, SLAB_ATOMS // 2):
+    for home, members, box, _ in slabs(positions, cell, pbc, radius, SLAB_ATOMS // 2):
         yield (home, centres[home], *half_edges(members, box, pbc, radius))
 
 

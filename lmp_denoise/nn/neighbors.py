@@ -29,6 +29,42 @@ def _search(
     )
 
 
+def slabs(positions: np.ndarray, cell: np.ndarray, pbc, reach: float, atoms_per_slab: int):
+    """(home atoms, their positions then the margin's, a cell, the indices of those positions) for
+    each slab across the tallest periodic axis, so that no search holds all pairs of a large system
+    at once; one slab, the whole system, when it is small, has no box or is too thin for slabs twice
+    ``reach`` thick. A slab's cell stays periodic (cell lists are fastest so) but is long enough
+    along the cut axis that no atom meets another's image there."""
+    n, periodic = len(positions), np.asarray(pbc, bool)
+    volume = abs(float(np.linalg.det(cell)))
+    heights = volume / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1) if volume > 1e-9 else np.zeros(3)
+    axis = int(np.argmax(np.where(periodic, heights, 0.0)))
+    count = min(-(-n // atoms_per_slab), int(heights[axis] // (2.0 * reach))) if periodic[axis] else 1
+    if count < 2:
+        yield np.arange(n), positions, cell, np.arange(n)
+        return
+    fraction = (positions @ np.linalg.inv(cell))[:, axis]
+    wrapped = np.floor(fraction)
+    fraction -= wrapped
+    inside = positions - wrapped[:, None] * cell[axis]  # every atom in the box along the axis
+    margin = reach / heights[axis]
+    box = np.array(cell, dtype=float)
+    box[axis] *= 1.0 / count + 3.0 * margin + 1e-6  # content spans 1 / count + 2 margins, plus one reach
+    for k in range(count):
+        low, high = k / count, (k + 1) / count
+        home = np.flatnonzero((fraction >= low) & (fraction < high))
+        parts, ids = [inside[home]], [home]
+        for shift, pick in (
+            (0.0, (fraction >= low - margin) & (fraction < low)),
+            (0.0, (fraction >= high) & (fraction < high + margin)),
+            (-1.0, fraction >= 1.0 + low - margin),  # images across the box's faces
+            (1.0, fraction < high + margin - 1.0),
+        ):
+            parts.append(inside[pick] + shift * cell[axis])
+            ids.append(np.flatnonzero(pick))
+        yield home, np.concatenate(parts), box, np.concatenate(ids)
+
+
 def edges(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
     """Directed edges (center, neighbour) within ``cutoff`` and their float64 vectors."""
     i, j, d = _search(positions, cell, pbc, cutoff, "ijD")

@@ -1,5 +1,6 @@
 // lmp-denoise: Python binding of denoise_kernel.h (compiled on first use by lmp_denoise.nn.kernel)
 #include "denoise_kernel.h"
+#include "denoise_labels.h"
 #include "denoise_shape.h"
 
 #include <torch/extension.h>
@@ -89,6 +90,7 @@ torch::Tensor edge_vectors(const torch::Tensor &positions, const torch::Tensor &
 struct CentreVectors {
   std::vector<int64_t> offsets;
   std::vector<double> vectors;
+  std::vector<int64_t> neighbours;    // the other end of each vector
 };
 
 CentreVectors centre_vectors(const torch::Tensor &first, const torch::Tensor &second, const torch::Tensor &bonds,
@@ -111,6 +113,7 @@ CentreVectors centre_vectors(const torch::Tensor &first, const torch::Tensor &se
   }
   for (int64_t i = 0; i < home; ++i) out.offsets[i + 1] += out.offsets[i];
   out.vectors.resize(3 * out.offsets[home]);
+  out.neighbours.resize(out.offsets[home]);
   std::vector<int64_t> at(out.offsets.begin(), out.offsets.end() - 1);
   for (int64_t p = 0; p < pairs; ++p)    // in pair order: each centre's vectors as the list gives them
     for (int end = 0; end < 2; ++end) {
@@ -118,6 +121,7 @@ CentreVectors centre_vectors(const torch::Tensor &first, const torch::Tensor &se
       if (!centre(atom)) continue;
       const double sign = end ? -1.0 : 1.0;
       for (int k = 0; k < 3; ++k) out.vectors[3 * at[atom] + k] = sign * pd[3 * p + k];
+      out.neighbours[at[atom]] = end ? pa[p] : pb[p];
       ++at[atom];
     }
   return out;
@@ -177,6 +181,78 @@ torch::Tensor shell_tensor(const torch::Tensor &first, const torch::Tensor &seco
   return out;
 }
 
+// structure labels (denoise_labels.h) of the home atoms that are centres, from half pairs in model
+// units; 'species' of every member atom; templates flattened (counts: templates x species, radial
+// and pairs: concatenated). Returns label, score, and each centre's 'keep' nearest label
+// neighbours (member index, -1 past the end) with their distances, for inheritance
+std::vector<torch::Tensor> classify(const torch::Tensor &first, const torch::Tensor &second, const torch::Tensor &bonds,
+                                    const torch::Tensor &centres, const torch::Tensor &species,
+                                    const torch::Tensor &template_label, const torch::Tensor &template_species,
+                                    const torch::Tensor &template_counts, const torch::Tensor &radial,
+                                    const torch::Tensor &pairs, const torch::Tensor &spacing, double threshold,
+                                    int64_t other, double reach, const std::vector<int64_t> &neighbour_species,
+                                    int64_t keep)
+{
+  lmp_denoise::DenoiseLabels labels;
+  labels.names.resize(other + 1);
+  labels.threshold = threshold;
+  labels.reach = reach;
+  labels.neighbour_species.assign(neighbour_species.begin(), neighbour_species.end());
+  auto counts = template_counts.contiguous().to(torch::kInt64);
+  auto tr = radial.contiguous().to(torch::kFloat64), tp = pairs.contiguous().to(torch::kFloat64);
+  const int64_t nspecies = counts.size(1);
+  int64_t r0 = 0, p0 = 0;
+  for (int64_t t = 0; t < template_label.size(0); ++t) {
+    lmp_denoise::DenoiseLabels::Template one;
+    one.label = static_cast<int>(template_label[t].item<int64_t>());
+    one.species = static_cast<int>(template_species[t].item<int64_t>());
+    int64_t k = 0;
+    for (int64_t s = 0; s < nspecies; ++s) {
+      one.counts.push_back(static_cast<int>(counts.data_ptr<int64_t>()[t * nspecies + s]));
+      k += one.counts.back();
+    }
+    one.radial.assign(tr.data_ptr<double>() + r0, tr.data_ptr<double>() + r0 + k);
+    one.pairs.assign(tp.data_ptr<double>() + p0, tp.data_ptr<double>() + p0 + k * (k - 1) / 2);
+    one.spacing = spacing[t].item<double>();
+    r0 += k;
+    p0 += k * (k - 1) / 2;
+    labels.templates.push_back(one);
+  }
+  const auto cv = centre_vectors(first, second, bonds, centres);
+  auto kinds = species.contiguous().to(torch::kInt64);
+  const int64_t *kind = kinds.data_ptr<int64_t>();
+  const int64_t home = centres.size(0);
+  auto label = torch::full({home}, other, torch::kInt64), score = torch::ones({home}, torch::kFloat64);
+  auto nearest = torch::full({home, keep}, -1, torch::kInt64), distance = torch::full({home, keep}, INFINITY, torch::kFloat64);
+  int64_t *pl = label.data_ptr<int64_t>(), *pn = nearest.data_ptr<int64_t>();
+  double *ps = score.data_ptr<double>(), *pd = distance.data_ptr<double>();
+  const bool *pc = centres.data_ptr<bool>();
+  lmp_denoise::parallel_range(0, home, 256, [&](int64_t begin, int64_t end) {
+    std::vector<lmp_denoise::DenoiseLabels::Neighbour> near;
+    for (int64_t i = begin; i < end; ++i) {
+      if (!pc[i]) continue;
+      near.clear();
+      for (int64_t n = cv.offsets[i]; n < cv.offsets[i + 1]; ++n) {
+        const int64_t j = cv.neighbours[n];
+        if (!labels.counts_as_neighbour(static_cast<int>(kind[j]))) continue;
+        const double *v = cv.vectors.data() + 3 * n;
+        const double d = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+        if (d >= reach) continue;
+        near.push_back({d, {v[0], v[1], v[2]}, static_cast<int>(kind[j]), static_cast<int>(j)});
+      }
+      labels.keep_nearest(near);
+      const auto [found, best] = labels.classify(static_cast<int>(kind[i]), near);
+      pl[i] = found;
+      ps[i] = best;
+      for (int64_t n = 0; n < std::min<int64_t>(keep, near.size()); ++n) {
+        pn[i * keep + n] = near[n].atom;
+        pd[i * keep + n] = near[n].distance;
+      }
+    }
+  });
+  return {label, score, nearest, distance};
+}
+
 }    // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m)
@@ -187,4 +263,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m)
   m.def("edge_vectors", &edge_vectors);
   m.def("first_shells", &first_shells);
   m.def("shell_tensor", &shell_tensor);
+  m.def("classify", &classify);
 }

@@ -1,0 +1,162 @@
+// lmp-denoise: per-atom structure labels by template matching, one source for the LAMMPS plugin
+// (cpp/compute_denoise.cpp) and the Python package (python_binding.cpp; lmp_denoise/infer/labels.py
+// holds the same rule in numpy for machines without a compiler). For a template with k neighbours,
+// an atom's descriptor is its k nearest neighbours' distances sorted within each species (species
+// counts must equal the template's) and the k (k - 1) / 2 distances between those neighbours,
+// sorted; the score is the RMS difference from the template over all entries divided by the
+// template's nearest-neighbour distance, capped at 1. Best template wins if its score is at most
+// the threshold, else "other" (the last label). An atom of an inheriting species (O in silica: not
+// a label neighbour) left "other" takes the label and score of the best-matched of its first shell
+// of neighbours if all of them are labelled and within reach. Templates, names, threshold and the
+// inheritance rules come from the model file ('labels').
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lmp_denoise {
+
+struct DenoiseLabels {
+  struct Template {
+    int label = 0;
+    int species = 0;              // model species of the centre atom
+    std::vector<int> counts;      // neighbours of each model species among the k nearest
+    std::vector<double> radial;   // k values
+    std::vector<double> pairs;    // k (k - 1) / 2 values
+    double spacing = 1.0;
+  };
+  struct Neighbour {
+    double distance;
+    double vector[3];
+    int species;
+    int atom;    // the caller's index of the neighbour
+  };
+  struct Inherit {
+    int species = -1;
+    int count = 0;          // first-shell neighbours that pass their label on
+    double within = 0.0;    // each of them at most this far (model units)
+  };
+
+  std::vector<std::string> names;    // structures, then "other"
+  std::vector<Template> templates;
+  double threshold = 0.0;
+  double reach = 0.0;    // neighbours are searched this far (model units)
+  std::vector<int> neighbour_species;    // model species whose atoms count as neighbours
+  std::vector<Inherit> inherit;          // species labelled through their first shell
+
+  bool empty() const { return templates.empty(); }
+  int other() const { return static_cast<int>(names.size()) - 1; }
+
+  // neighbours that templates and inheritance look at
+  int width() const
+  {
+    size_t k = 0;
+    for (const auto &t : templates) k = std::max(k, t.radial.size());
+    for (const auto &rule : inherit) k = std::max(k, static_cast<size_t>(rule.count));
+    return static_cast<int>(k);
+  }
+
+  bool counts_as_neighbour(int species) const
+  {
+    return std::find(neighbour_species.begin(), neighbour_species.end(), species) != neighbour_species.end();
+  }
+
+  // nullptr: this species does not inherit
+  const Inherit *inherit_rule(int species) const
+  {
+    for (const auto &rule : inherit)
+      if (rule.species == species) return &rule;
+    return nullptr;
+  }
+
+  // keeps the width() nearest of 'near' (model units, any order), sorted by distance
+  void keep_nearest(std::vector<Neighbour> &near) const
+  {
+    const size_t keep = std::min(static_cast<size_t>(width()), near.size());
+    std::partial_sort(near.begin(), near.begin() + keep, near.end(),
+                      [](const Neighbour &a, const Neighbour &b) { return a.distance < b.distance; });
+    near.resize(keep);
+  }
+
+  // label and score of an atom of this species, from its neighbours in model units sorted by
+  // distance (at least width() of them where available)
+  std::pair<int, double> classify(int species, const std::vector<Neighbour> &sorted) const
+  {
+    int label = other();
+    double best = 1.0;
+    std::vector<Descriptor> seen;    // one per distinct k among this species' templates
+    for (const auto &t : templates) {
+      const size_t k = t.radial.size();
+      if (t.species != species || sorted.size() < k) continue;
+      auto found = std::find_if(seen.begin(), seen.end(), [k](const Descriptor &d) { return d.k == k; });
+      if (found == seen.end()) {
+        seen.emplace_back();
+        describe(sorted, k, seen.back());
+        found = seen.end() - 1;
+      }
+      if (found->counts != t.counts) continue;
+      double squares = 0.0;
+      for (size_t n = 0; n < k; ++n) squares += (found->radial[n] - t.radial[n]) * (found->radial[n] - t.radial[n]);
+      for (size_t p = 0; p < found->pairs.size(); ++p)
+        squares += (found->pairs[p] - t.pairs[p]) * (found->pairs[p] - t.pairs[p]);
+      const double s = std::min(1.0, std::sqrt(squares / static_cast<double>(k + found->pairs.size())) / t.spacing);
+      if (s < best) {
+        best = s;
+        label = t.label;
+      }
+    }
+    if (best > threshold) label = other();
+    return {label, best};
+  }
+
+  // the neighbours an atom left "other" may inherit from ('count' atoms, or none)
+  std::vector<int> donors(int species, int label, const std::vector<Neighbour> &sorted) const
+  {
+    const Inherit *rule = inherit_rule(species);
+    if (!rule || label != other() || static_cast<int>(sorted.size()) < rule->count) return {};
+    std::vector<int> out;
+    for (int n = 0; n < rule->count; ++n) {
+      if (sorted[n].distance > rule->within) return {};
+      out.push_back(sorted[n].atom);
+    }
+    return out;
+  }
+
+ private:
+  struct Descriptor {    // of one atom for one k: species counts, sorted radial and pair distances
+    size_t k = 0;
+    std::vector<int> counts;
+    std::vector<double> radial, pairs;
+  };
+
+  void describe(const std::vector<Neighbour> &sorted, size_t k, Descriptor &out) const
+  {
+    out.k = k;
+    out.counts.assign(templates.front().counts.size(), 0);
+    out.radial.clear();
+    out.pairs.clear();
+    for (size_t n = 0; n < k; ++n) {
+      const int s = sorted[n].species;
+      if (s >= 0 && s < static_cast<int>(out.counts.size())) ++out.counts[s];
+    }
+    // radial part: by species, then distance (the list is sorted by distance: a stable partition)
+    for (size_t s = 0; s < out.counts.size(); ++s)
+      for (size_t n = 0; n < k; ++n)
+        if (sorted[n].species == static_cast<int>(s)) out.radial.push_back(sorted[n].distance);
+    for (size_t a = 0; a < k; ++a)
+      for (size_t b = a + 1; b < k; ++b) {
+        double d2 = 0.0;
+        for (int c = 0; c < 3; ++c) {
+          const double d = sorted[a].vector[c] - sorted[b].vector[c];
+          d2 += d * d;
+        }
+        out.pairs.push_back(std::sqrt(d2));
+      }
+    std::sort(out.pairs.begin(), out.pairs.end());
+  }
+};
+
+}    // namespace lmp_denoise
