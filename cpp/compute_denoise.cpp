@@ -809,6 +809,7 @@ void ComputeDenoise::label_atoms()
   std::vector<std::vector<int>> donors(nlocal);
   DenoiseModel::parallel(nlocal, [&](int64_t begin, int64_t end) {
     std::vector<DenoiseLabels::Neighbour> near;
+    DenoiseLabels::Scratch scratch;
     for (int64_t i = begin; i < end; ++i) {
       near.clear();
       if (row[i] >= 0)
@@ -822,12 +823,12 @@ void ComputeDenoise::label_atoms()
             n.vector[k] = v[0] * A[0][k] + v[1] * A[1][k] + v[2] * A[2][k];    // model units
             d2 += n.vector[k] * n.vector[k];
           }
+          if (d2 >= reach * reach) continue;
           n.distance = std::sqrt(d2);
-          if (n.distance >= reach) continue;
           near.push_back(n);
         }
       labels.keep_nearest(near);
-      const auto [label, score] = labels.classify(static_cast<int>(species[i]), near);
+      const auto [label, score] = labels.classify(static_cast<int>(species[i]), near, scratch);
       label_index[i] = label;
       label_score[i] = score;
       donors[i] = labels.donors(static_cast<int>(species[i]), label, near);
@@ -948,8 +949,11 @@ void ComputeDenoise::compute_peratom()
     }
     const double largest = move_atoms(iterations == 1);
     comm->forward_comm(this);
-    if (iterations == 1 && disorder_first)
-      first_x.assign(&xd[0][0], &xd[0][0] + 3 * static_cast<size_t>(atom->nlocal));
+    if (iterations == 1 && disorder_first) {
+      first_x.resize(3 * static_cast<size_t>(atom->nlocal));
+      for (int i = 0; i < atom->nlocal; ++i)
+        for (int k = 0; k < 3; ++k) first_x[3 * i + k] = xd[i][k];
+    }
     if (largest < tol) break;
   }
   bigint kept = 0;

@@ -81,21 +81,30 @@ struct DenoiseLabels {
     near.resize(keep);
   }
 
+  struct Descriptor {    // of one atom for one k: species counts, sorted radial and pair distances
+    size_t k = 0;
+    std::vector<int> counts;
+    std::vector<double> radial, pairs;
+  };
+  // one per distinct k among a species' templates; kept between atoms by the caller (one per
+  // thread) so that its buffers are allocated once
+  using Scratch = std::vector<Descriptor>;
+
   // label and score of an atom of this species, from its neighbours in model units sorted by
   // distance (at least width() of them where available)
-  std::pair<int, double> classify(int species, const std::vector<Neighbour> &sorted) const
+  std::pair<int, double> classify(int species, const std::vector<Neighbour> &sorted, Scratch &seen) const
   {
     int label = other();
     double best = 1.0;
-    std::vector<Descriptor> seen;    // one per distinct k among this species' templates
+    size_t described = 0;    // seen[0 .. described) hold this atom's descriptors
     for (const auto &t : templates) {
       const size_t k = t.radial.size();
       if (t.species != species || sorted.size() < k) continue;
-      auto found = std::find_if(seen.begin(), seen.end(), [k](const Descriptor &d) { return d.k == k; });
-      if (found == seen.end()) {
-        seen.emplace_back();
-        describe(sorted, k, seen.back());
-        found = seen.end() - 1;
+      auto found = std::find_if(seen.begin(), seen.begin() + described, [k](const Descriptor &d) { return d.k == k; });
+      if (found == seen.begin() + described) {
+        if (described == seen.size()) seen.emplace_back();
+        describe(sorted, k, seen[described]);
+        found = seen.begin() + described++;
       }
       if (found->counts != t.counts) continue;
       double squares = 0.0;
@@ -126,12 +135,6 @@ struct DenoiseLabels {
   }
 
  private:
-  struct Descriptor {    // of one atom for one k: species counts, sorted radial and pair distances
-    size_t k = 0;
-    std::vector<int> counts;
-    std::vector<double> radial, pairs;
-  };
-
   void describe(const std::vector<Neighbour> &sorted, size_t k, Descriptor &out) const
   {
     out.k = k;

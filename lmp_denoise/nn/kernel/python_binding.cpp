@@ -229,6 +229,7 @@ std::vector<torch::Tensor> classify(const torch::Tensor &first, const torch::Ten
   const bool *pc = centres.data_ptr<bool>();
   lmp_denoise::parallel_range(0, home, 256, [&](int64_t begin, int64_t end) {
     std::vector<lmp_denoise::DenoiseLabels::Neighbour> near;
+    lmp_denoise::DenoiseLabels::Scratch scratch;
     for (int64_t i = begin; i < end; ++i) {
       if (!pc[i]) continue;
       near.clear();
@@ -241,7 +242,7 @@ std::vector<torch::Tensor> classify(const torch::Tensor &first, const torch::Ten
         near.push_back({d, {v[0], v[1], v[2]}, static_cast<int>(kind[j]), static_cast<int>(j)});
       }
       labels.keep_nearest(near);
-      const auto [found, best] = labels.classify(static_cast<int>(kind[i]), near);
+      const auto [found, best] = labels.classify(static_cast<int>(kind[i]), near, scratch);
       pl[i] = found;
       ps[i] = best;
       for (int64_t n = 0; n < std::min<int64_t>(keep, near.size()); ++n) {
