@@ -103,15 +103,20 @@ struct DenoiseLabels {
       auto found = std::find_if(seen.begin(), seen.begin() + described, [k](const Descriptor &d) { return d.k == k; });
       if (found == seen.begin() + described) {
         if (described == seen.size()) seen.emplace_back();
-        describe(sorted, k, seen[described]);
+        describe_radial(sorted, k, seen[described]);
         found = seen.begin() + described++;
       }
       if (found->counts != t.counts) continue;
+      const double entries = static_cast<double>(k + k * (k - 1) / 2);
       double squares = 0.0;
       for (size_t n = 0; n < k; ++n) squares += (found->radial[n] - t.radial[n]) * (found->radial[n] - t.radial[n]);
+      // the radial part alone bounds the score from below: a template it already puts at or
+      // beyond the best so far cannot win, and its pair distances need not be sorted
+      if (std::sqrt(squares / entries) / t.spacing >= best) continue;
+      if (found->pairs.empty() && k > 1) describe_pairs(sorted, k, *found);
       for (size_t p = 0; p < found->pairs.size(); ++p)
         squares += (found->pairs[p] - t.pairs[p]) * (found->pairs[p] - t.pairs[p]);
-      const double s = std::min(1.0, std::sqrt(squares / static_cast<double>(k + found->pairs.size())) / t.spacing);
+      const double s = std::min(1.0, std::sqrt(squares / entries) / t.spacing);
       if (s < best) {
         best = s;
         label = t.label;
@@ -135,7 +140,9 @@ struct DenoiseLabels {
   }
 
  private:
-  void describe(const std::vector<Neighbour> &sorted, size_t k, Descriptor &out) const
+  // species counts and the radial part (by species, then distance: the list is sorted by distance,
+  // so this is a stable partition); the pair part is left empty until needed
+  void describe_radial(const std::vector<Neighbour> &sorted, size_t k, Descriptor &out) const
   {
     out.k = k;
     out.counts.assign(templates.front().counts.size(), 0);
@@ -145,10 +152,14 @@ struct DenoiseLabels {
       const int s = sorted[n].species;
       if (s >= 0 && s < static_cast<int>(out.counts.size())) ++out.counts[s];
     }
-    // radial part: by species, then distance (the list is sorted by distance: a stable partition)
     for (size_t s = 0; s < out.counts.size(); ++s)
       for (size_t n = 0; n < k; ++n)
         if (sorted[n].species == static_cast<int>(s)) out.radial.push_back(sorted[n].distance);
+  }
+
+  // the k (k - 1) / 2 distances between the k nearest neighbours, sorted
+  void describe_pairs(const std::vector<Neighbour> &sorted, size_t k, Descriptor &out) const
+  {
     for (size_t a = 0; a < k; ++a)
       for (size_t b = a + 1; b < k; ++b) {
         double d2 = 0.0;
