@@ -78,6 +78,9 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
       info.disorder_first = disorder == "first";
       info.ordered_share = iteration.value("ordered_share", info.ordered_share);
       info.disorder_reach = iteration.value("disorder_reach", info.disorder_reach);
+      if (info.ordered_share < 0.0 || info.ordered_share >= 1.0 || info.disorder_reach < 1.0 || info.disorder_reach > 3.0)
+        throw std::runtime_error("bad iteration recipe: ordered_share must be in [0, 1) and disorder_reach 1 to 3 "
+                                 "model cutoffs");
     }
     if (meta.contains("labels")) {
       const auto &labels = meta.at("labels");

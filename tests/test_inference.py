@@ -12,9 +12,9 @@ from conftest import BIN
 from e3nn.util.jit import script
 
 from lmp_denoise.data.lattices import supercell
-from lmp_denoise.infer.denoise import PLAIN, denoise, length_scale
+from lmp_denoise.infer.denoise import denoise, length_scale
 from lmp_denoise.models import load_model
-from lmp_denoise.models.modelfile import FORMAT_VERSION, METADATA_NAME, load
+from lmp_denoise.models.modelfile import FORMAT_VERSION, METADATA_NAME, PLAIN, load
 from lmp_denoise.nn.inference import Evaluator
 from lmp_denoise.nn.neighbors import build_graph, edges
 

@@ -7,9 +7,9 @@ import pytest
 from test_cli import cli
 
 from lmp_denoise.data.lattices import training_cell
-from lmp_denoise.infer.denoise import PLAIN, Denoiser, IterationRecipe, denoise
+from lmp_denoise.infer.denoise import Denoiser, IterationRecipe, denoise
 from lmp_denoise.models import resolve
-from lmp_denoise.models.modelfile import load
+from lmp_denoise.models.modelfile import PLAIN, load
 
 
 def largest_moves(model, recipe: IterationRecipe, iterations: int = 30) -> list[float]:

@@ -250,3 +250,17 @@ def bond_lengths(atoms) -> np.ndarray:
 
     index, vectors = edges(atoms.positions, atoms.cell.array, atoms.pbc, 2.0)
     return np.linalg.norm(vectors[(atoms.numbers[index[0]] == 1) & (atoms.numbers[index[1]] == 2)], axis=1)
+
+
+def test_classify_labels_are_those_of_the_returned_positions():
+    """classify reuses the disorder rule's label pass where the rule moved no atom back (a hot
+    crystal): the labels are those of the positions it returns (the other branch, atoms moved back
+    and labelled again: test_plugin.py, the half-molten crystal)."""
+    atoms = training_cell("fcc", 500)
+    atoms.positions += np.random.default_rng(3).normal(0, 0.15, atoms.positions.shape)
+    model = load_model("fcc-bcc-hcp")
+    found = classify(atoms, model, steps=4)
+    out = found.result.atoms
+    again = label_atoms(out.positions, out.cell.array, out.pbc, np.zeros(len(out), int), found.result.to_model, model.labels)
+    assert not found.result.kept_first.any() and found.labels.fractions()["fcc"] > 0.99
+    assert np.array_equal(found.labels.index, again.index) and np.array_equal(found.labels.score, again.score)

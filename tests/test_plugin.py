@@ -12,7 +12,8 @@ import torch
 from conftest import dump_columns, run_lammps
 
 from lmp_denoise.data.lattices import REFERENCE_VOLUME
-from lmp_denoise.infer.denoise import denoise
+from lmp_denoise.infer.denoise import classify, denoise
+from lmp_denoise.infer.labels import label_atoms
 from lmp_denoise.io.formats import read_dump
 from lmp_denoise.models.modelfile import METADATA_NAME, NETWORK_NAME
 
@@ -313,3 +314,8 @@ def test_disordered_atoms_keep_the_first_move_as_in_python(ranks, model, tmp_pat
     assert np.abs(first[kept_rows] - one_step[kept_rows]).max() < 1e-5
     assert np.abs(every[crystal_half] - first[crystal_half]).max() < 0.02
     assert np.abs(every[kept_rows] - first[kept_rows]).max() > 0.1, "more iterations move the liquid on"
+    found = classify(atoms, model, steps=8, recipe=replace(model.iteration, disorder="first"))
+    out = found.result.atoms
+    again = label_atoms(out.positions, out.cell.array, out.pbc, np.zeros(len(out), int), found.result.to_model, model.labels)
+    assert np.array_equal(found.result.kept_first, kept_rows), "classify moves back what denoise does"
+    assert np.array_equal(found.labels.index, again.index), "labels of the positions classify returns"

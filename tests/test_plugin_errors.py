@@ -109,6 +109,19 @@ def test_bad_iteration_recipe_in_the_model_file(lmp, tmp_path):
     assert "has a bad iteration recipe (stepsize 7, momentum 0.3)" in failure(lmp, f"compute dn all denoise {path} 8")
     with pytest.raises(ModelFileError, match="bad iteration recipe"):
         denoise(supercell("fcc", 100), path)
+    for rule, message in (
+        ({"disorder": "sometimes"}, "disorder must be first or all"),
+        ({"disorder_reach": 0.2}, "disorder_reach"),
+    ):
+        (tmp_path / rule_name(rule)).mkdir()
+        path = model_file_with(tmp_path / rule_name(rule), iteration={"stepsize": 1.0, "momentum": 0.0, **rule})
+        assert message in failure(lmp, f"compute dn all denoise {path} 8")
+        with pytest.raises(ModelFileError, match=message):
+            denoise(supercell("fcc", 100), path)
+
+
+def rule_name(rule: dict) -> str:
+    return "_".join(rule)
 
 
 @pytest.mark.parametrize(

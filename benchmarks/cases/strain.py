@@ -27,9 +27,10 @@ from crystals import crystal, site_rms  # noqa: E402
 from surfaces import layer_profile, layers, slab  # noqa: E402
 
 from lmp_denoise.data.md import METALS, potential_dir  # noqa: E402
-from lmp_denoise.infer.denoise import PLAIN, classify, denoise  # noqa: E402
+from lmp_denoise.infer.denoise import classify, denoise  # noqa: E402
 from lmp_denoise.integrations.ovito_analysis import CLASSES, ptm_types  # noqa: E402
 from lmp_denoise.models import load_model  # noqa: E402
+from lmp_denoise.models.modelfile import PLAIN  # noqa: E402
 
 STRETCHES = (0.0, 0.04, 0.08, 0.12)
 SHAPES = ("auto", "none")

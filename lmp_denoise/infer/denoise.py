@@ -13,7 +13,7 @@ import torch
 from ase import Atoms
 
 from ..models import DEFAULT_MODEL, load_model
-from ..models.modelfile import PLAIN, IterationRecipe, LoadedModel  # noqa: F401 (PLAIN: imported from here)
+from ..models.modelfile import IterationRecipe, LoadedModel
 from ..nn.inference import Evaluator
 from ..nn.neighbors import SKIN, build_graph
 from .labels import Labels, disordered_atoms, label_atoms
@@ -220,24 +220,59 @@ class Denoiser:
         self.max_move = float(np.sqrt((move**2).sum(axis=1)).max())
         return self.max_move
 
-    def kept_first(self) -> np.ndarray:
+    def _kept_first(self) -> tuple[np.ndarray, Labels | None]:
         """The atoms that go back to their first-iteration positions (``IterationRecipe``, disorder
-        "first"), judged at the current positions."""
+        "first"), judged at the current positions, and the labels they were judged by (None: the
+        rule did not label)."""
         if self.first is None or self.iterations < 2:
-            return np.zeros(len(self.positions), bool)
+            return np.zeros(len(self.positions), bool), None
         atoms, species = self.atoms, self.species.numpy()
         labels = label_atoms(self.positions, atoms.cell.array, atoms.pbc, species, self.to_model, self.model.labels)
         reach, share = self.recipe.disorder_reach * self.model.cutoff, self.recipe.ordered_share
-        return disordered_atoms(labels, self.positions, atoms.cell.array, atoms.pbc, self.to_model, reach, share)
+        return disordered_atoms(labels, self.positions, atoms.cell.array, atoms.pbc, self.to_model, reach, share), labels
 
-    def result(self) -> DenoiseResult:
-        kept = self.kept_first()
+    def _result(self, kept: np.ndarray) -> DenoiseResult:
         positions = self.positions.copy()
         if kept.any():
             positions[kept] = self.first[kept]
         out = self.atoms.copy()
         out.positions = positions
         return DenoiseResult(out, positions - self.atoms.positions, self.iterations, self.factor, self.max_move, self.shape, kept)
+
+    def result(self) -> DenoiseResult:
+        return self._result(self._kept_first()[0])
+
+    def labelled_result(self) -> tuple[DenoiseResult, Labels]:
+        """The result and the structure labels of its positions: the disorder rule's own labels
+        where it moved no atom back (one label pass, as in the compute), else labelled again."""
+        kept, labels = self._kept_first()
+        result = self._result(kept)
+        if labels is None or kept.any():
+            out = result.atoms
+            species = self.species.numpy()
+            labels = label_atoms(out.positions, out.cell.array, out.pbc, species, result.to_model, self.model.labels)
+        return result, labels
+
+
+def _finished(
+    atoms: Atoms,
+    model: LoadedModel | str,
+    steps: int,
+    tol: float = 0.0,
+    scale: str | float = "auto",
+    types: dict[int, int | str] | None = None,
+    movable: np.ndarray | None = None,
+    recipe: IterationRecipe | None = None,
+    shape: str = "auto",
+) -> Denoiser:
+    """A Denoiser run for up to ``steps`` iterations (see ``denoise``)."""
+    if not 0 <= steps <= MAX_STEPS:
+        raise StructureError(f"steps must be 0 (the raw positions) to {MAX_STEPS} (moves stop changing after tens), not {steps}")
+    run = Denoiser(atoms, model, scale, types, movable, recipe, shape)
+    while run.iterations < steps:
+        if run.step() < tol:
+            break
+    return run
 
 
 def denoise(
@@ -254,13 +289,7 @@ def denoise(
     """Up to ``steps`` iterations of r <- r - g(r), from the second on in the heavy-ball form of
     ``recipe`` (default: the model file's); stop once the largest move is below ``tol`` (A).
     ``steps`` 0 checks the input and measures its scale but moves nothing."""
-    if not 0 <= steps <= MAX_STEPS:
-        raise StructureError(f"steps must be 0 (the raw positions) to {MAX_STEPS} (moves stop changing after tens), not {steps}")
-    run = Denoiser(atoms, model, scale, types, movable, recipe, shape)
-    while run.iterations < steps:
-        if run.step() < tol:
-            break
-    return run.result()
+    return _finished(atoms, model, steps, tol, scale, types, movable, recipe, shape).result()
 
 
 @dataclass
@@ -274,8 +303,5 @@ def classify(atoms: Atoms, model: LoadedModel | str = DEFAULT_MODEL, steps: int 
     arguments of ``denoise``), then label each atom with one of the model's training structures or
     "other" (lmp_denoise/infer/labels.py)."""
     model = load_model(model) if isinstance(model, str) else model
-    labels = model.labels  # before the work: a model without labels is an error
-    result = denoise(atoms, model, steps, **options)
-    species = species_indices(atoms, model, options.get("types"))
-    out = result.atoms
-    return Classification(result, label_atoms(out.positions, out.cell.array, out.pbc, species, result.to_model, labels))
+    model.labels  # noqa: B018 (before the work: a model without labels is an error)
+    return Classification(*_finished(atoms, model, steps, **options).labelled_result())
