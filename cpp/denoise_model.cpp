@@ -99,6 +99,9 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
           throw std::runtime_error("a label inheritance rule needs neighbours and a reach");
         info.labels.inherit.push_back(rule);
       }
+      info.labels.average = labels.value("average", 0.0);    // absent before 0.10
+      if (!(info.labels.average >= 0.0 && info.labels.average <= 12.0))
+        throw std::runtime_error("the label average reach must be 0 (off) to 12 model units");
       for (const auto &t : labels.at("templates")) {
         DenoiseLabels::Template one;
         one.label = t.at("label").get<int>();

@@ -69,6 +69,7 @@ def _train(args: argparse.Namespace) -> int:
         loss_floor=args.loss_floor,
         label_neighbours=_label_neighbours(args, species_of(structures)),
         label_threshold=args.label_threshold,
+        label_average=_label_average(args),
         log=args.log,
         checkpoint_every=args.checkpoint_every,
         command=_command_line(),
@@ -280,6 +281,9 @@ def _label_summary(model) -> str:
     text = f"{', '.join(labels.names)} (threshold {labels.threshold:g}"
     if len(labels.neighbour_species) < len(species):
         text += f"; through {', '.join(species[s] for s in labels.neighbour_species)} neighbours"
+    if labels.average > 0:
+        voters = ", ".join(species[s] for s in labels.neighbour_species)
+        text += f"; structure chosen by the {voters} atoms within {labels.average:g} model units"
     for rule in labels.inherit:
         text += f"; {species[rule.species]} left 'other' inherits from its {rule.count} nearest"
     return text + ")"
@@ -290,6 +294,15 @@ def _momentum_hint(model) -> str:
         return " (momentum: needs 'lmp-denoise upgrade')"
     hint = model.iteration.suggested(model.largest_response)
     return f"; largest response {model.largest_response:.3f}, suggested --momentum {hint.momentum:g} --stepsize {hint.stepsize:g}"
+
+
+def _label_average(args: argparse.Namespace) -> float:
+    """--label-average, checked."""
+    from .infer.labels import MAX_AVERAGE
+
+    if not 0 <= args.label_average <= MAX_AVERAGE:
+        raise UserError(f"--label-average must be 0 (off) to {MAX_AVERAGE:g} model units, not {args.label_average:g}")
+    return args.label_average
 
 
 def _label_neighbours(args: argparse.Namespace, species: list[str]) -> list[str] | None:
@@ -315,7 +328,8 @@ def _upgrade(args: argparse.Namespace) -> int:
         raise UserError(f"--shape must be yes or no, not '{args.shape}'")
     shape = None if args.shape is None else args.shape == "yes"
     recipe = _recipe(args, load(args.input).iteration)
-    path = upgrade(args.input, args.output, neighbours, args.label_threshold, recipe, _command_line(), shape)
+    average = None if args.label_average is None else _label_average(args)
+    path = upgrade(args.input, args.output, neighbours, args.label_threshold, recipe, _command_line(), shape, average)
     print(f"{args.input} -> {path}: model file format {FORMAT_VERSION}")
     return 0
 
@@ -385,6 +399,12 @@ def _recipe_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+LABEL_AVERAGE_HELP = (
+    "the choice between structures averages each structure's template score over the label neighbour atoms within R"
+    " model units (about three Si-Si distances in silica: 9); 0: each atom alone"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lmp-denoise",
@@ -446,6 +466,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.06,
         help="largest template score (RMS mismatch / nearest-neighbour distance) of a labelled atom (default: %(default)s)",
+    )
+    train.add_argument(
+        "--label-average",
+        metavar="R",
+        type=float,
+        default=0.0,
+        help=LABEL_AVERAGE_HELP + " (default: %(default)s)",
     )
     train.add_argument("--cutoff", type=float, default=3.5, help="graph cutoff, A at the reference volume (default: %(default)s)")
     train.add_argument("--layers", type=int, default=3, help="interaction layers (default: %(default)s)")
@@ -534,6 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
     upg.add_argument("-o", "--output", required=True, help="model file to write (may be INPUT)")
     upg.add_argument("--label-neighbours", help="rebuild the structure labels: species they look at, e.g. Si")
     upg.add_argument("--label-threshold", type=float, help="rebuild the structure labels with this largest score")
+    upg.add_argument(
+        "--label-average",
+        metavar="R",
+        type=float,
+        help=LABEL_AVERAGE_HELP + " (default: as INPUT)",
+    )
     _recipe_options(upg)
     upg.add_argument("--shape", metavar="yes|no", help="measure and undo the homogeneous deformation (default: as INPUT)")
     upg.set_defaults(run=_upgrade)

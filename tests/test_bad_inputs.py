@@ -149,6 +149,8 @@ CASES = [
     (D + ["ok.dump", "-o", "o.dump", "--shape", "cubic"], "--shape must be auto or none, not 'cubic'"),
     (D + ["ok.dump", "-o", "o.dump", "--disorder", "some"], "--disorder must be first or all, not 'some'"),
     (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--disorder", "none"], "--disorder must be first or all, not 'none'"),
+    (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--label-average", "13"], "--label-average must be 0 (off) to 12"),
+    (["train", "-o", "m.pt", "--label-average", "-1"], "--label-average must be 0 (off) to 12 model units, not -1"),
     (["evaluate", "ok.dump", "--expect", "quasicrystal"], "--expect must be one of"),
 ]
 

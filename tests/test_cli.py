@@ -108,7 +108,7 @@ def test_extxyz_round_trip(model, tmp_path):
 def test_models_lists_the_shipped_model():
     out = cli("models").stdout
     assert "fcc-bcc-hcp" in out and "command: lmp-denoise train" in out
-    assert "through Si neighbours; O left 'other' inherits from its 2 nearest" in out  # how sio2 labels
+    assert "through Si neighbours; structure chosen by the Si atoms within 9 model units; O left 'other' inherits" in out
     # the metal models undo a system's deformation, sio2 (whose shells are not isotropic) does not
     assert out.count("homogeneous deformation undone (2 rounds") == 2 and out.count("volume per atom (shape kept)") == 1
 

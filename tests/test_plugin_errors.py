@@ -136,6 +136,19 @@ def test_bad_label_inheritance_in_the_model_file(lmp, tmp_path, rule, message):
     assert message in failure(lmp, f"compute dn all denoise {path} 8 labels yes")
 
 
+def test_bad_label_average_in_the_model_file(lmp, tmp_path):
+    """A label average reach out of range stops LAMMPS and Python with the same message."""
+    from lmp_denoise.models.modelfile import ModelFileError, load
+
+    extra = {METADATA_NAME: ""}
+    torch.jit.load(str(resolve("fcc-bcc-hcp")), _extra_files=extra)
+    path = model_file_with(tmp_path, labels={**json.loads(extra[METADATA_NAME])["labels"], "average": 20.0})
+    message = "the label average reach must be 0 (off) to 12 model units"
+    assert message in failure(lmp, f"compute dn all denoise {path} 8 labels yes")
+    with pytest.raises(ModelFileError, match=r"the label average reach must be 0 \(off\) to 12 model units"):
+        _ = load(path).labels
+
+
 def test_momentum_needs_the_measured_response(lmp, tmp_path):
     path = model_file_with(tmp_path, iteration={"stepsize": 1.0, "momentum": 0.0})
     message = failure(lmp, f"compute dn all denoise {path} 8 momentum 0.3 stepsize 1.4")

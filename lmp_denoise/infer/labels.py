@@ -23,6 +23,15 @@ best-matched atom of its first shell (an O atom: of its two Si), if every one of
 ``within`` and carries a structure label (``inherit`` in the model file; the shell size and
 ``within``, halfway to the second shell, come from the templates).
 
+Where the model file sets ``average`` (model units; silica: 9, about three Si-Si distances), the
+choice between structures is made on averaged scores: for each structure, the best template
+scores of the label neighbour atoms (Si in silica) within ``average`` of an atom (itself included
+if it is one) are averaged, and the atom takes the structure of the lowest mean if its own score
+for that structure is at most ``threshold`` (the score reported is its own; an O atom it leaves
+"other" inherits as above). One hot silica tetrahedron may look like a
+neighbouring polymorph (alpha and beta quartz differ by a tilt); its surroundings do not, and a
+defect or liquid atom, whose own scores are high, stays "other".
+
 ``k`` is chosen per template when the model file is written: the smallest complete shell count
 (a gap of at least ``GAP`` nearest-neighbour distances after the k-th neighbour) that tells the
 template from every other structure's by a score of at least ``SEPARATION``; fcc and hcp need the
@@ -51,6 +60,7 @@ MAX_K = 48  # and at most this many
 SEARCH = 1.25  # inputs are searched for neighbours this much farther than the farthest template neighbour
 CHUNK = 2048  # atoms per block of descriptor arithmetic (bounds the k^2 temporaries)
 SLAB_ATOMS = 1 << 15  # larger systems are labelled slab by slab
+MAX_AVERAGE = 12.0  # model units (~3.4 model cutoffs): the compute's neighbour list must reach this far
 
 
 @dataclass(frozen=True)
@@ -115,12 +125,18 @@ class LabelSet:
     reach: float  # neighbours are searched this far (model units): the farthest template neighbour + room
     neighbour_species: list[int]  # model species whose atoms count as neighbours
     inherit: list[Inherit]  # species labelled through their first shell when no template fits
+    average: float = 0.0  # model units: structure scores are averaged over same-species atoms this close; 0 off
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.average <= MAX_AVERAGE:
+            raise ValueError(f"the label average reach must be 0 (off) to {MAX_AVERAGE:g} model units, not {self.average:g}")
 
     def as_dict(self) -> dict:
         return {
             "names": self.names,
             "threshold": self.threshold,
             "reach": self.reach,
+            "average": self.average,
             "neighbour_species": self.neighbour_species,
             "inherit": [rule.as_dict() for rule in self.inherit],
             "descriptor": "k nearest distances sorted per species + their sorted pair distances (lmp_denoise/infer/labels.py)",
@@ -138,6 +154,7 @@ class LabelSet:
             float(data["reach"]),
             data.get("neighbour_species", every),
             [Inherit(int(r["species"]), int(r["count"]), float(r["within"])) for r in data.get("inherit", [])],
+            float(data.get("average", 0.0)),  # absent before 0.10
         )
 
 
@@ -219,10 +236,15 @@ def _template(near: Neighbourhoods, atom: int, k: int, label: int, species: int,
 
 
 def build_labels(
-    structures: list[str], species: list[str], neighbours: list[str] | None = None, threshold: float = THRESHOLD
+    structures: list[str],
+    species: list[str],
+    neighbours: list[str] | None = None,
+    threshold: float = THRESHOLD,
+    average: float = 0.0,
 ) -> LabelSet:
     """Templates of every distinct site of the training lattices (see the module text), seen
-    through the atoms of the species ``neighbours`` (default: all; e.g. only Si in silica)."""
+    through the atoms of the species ``neighbours`` (default: all; e.g. only Si in silica); the
+    choice between structures averaged over ``average`` model units (0: each atom alone)."""
     neighbours = species if not neighbours else neighbours
     unknown = [n for n in neighbours if n not in species]
     if unknown:
@@ -263,7 +285,7 @@ def build_labels(
     reach = round(SEARCH * max(float(t.radial.max()) for t in templates), 6)
     inheriting = sorted({t.species for t in templates} - set(allowed))
     inherit = [_inherit(s, [t for t in templates if t.species == s]) for s in inheriting]
-    return LabelSet([*structures, OTHER], templates, threshold, reach, allowed, inherit)
+    return LabelSet([*structures, OTHER], templates, threshold, reach, allowed, inherit, average)
 
 
 def _inherit(species: int, templates: list[Template]) -> Inherit:
@@ -314,10 +336,17 @@ def label_atoms(
     n, other = len(positions), len(labels.names) - 1
     best, index = np.ones(n), np.full(n, other)
     nearest, distance = np.full((n, keep), -1), np.full((n, keep), np.inf)
+    structures = np.ones((n, other)) if labels.average > 0 else None
     for home, members, slab_box, ids in slabs(x, box, pbc, labels.reach, SLAB_ATOMS):
         found = _label_slab(members, slab_box, pbc, species[ids], len(home), labels, keep)
-        index[home], best[home], near, distance[home] = found
+        index[home], best[home], near, distance[home], mine = found
         nearest[home] = np.where(near >= 0, ids[np.maximum(near, 0)], -1)
+        if structures is not None:
+            structures[home] = mine
+    if structures is not None:
+        mean = _averaged(structures, x, box, pbc, np.isin(species, labels.neighbour_species), labels.average)
+        index = np.argmin(mean, axis=1)  # the first of equal means, as the compiled kernel
+        best = structures[np.arange(n), index]
     index[best > labels.threshold] = other
     for rule in labels.inherit:  # donors are label neighbours, never of an inheriting species
         atoms = np.flatnonzero((species == rule.species) & (index == other))
@@ -331,9 +360,11 @@ def label_atoms(
 
 
 def _label_slab(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, home: int, labels: LabelSet, keep: int):
-    """Template label, score, and the ``keep`` nearest label neighbours (indices into ``positions``,
-    -1 past the end) with their distances, of the first ``home`` atoms of ``positions`` (model
-    units; the rest are the slab's margin)."""
+    """Template label, score, the ``keep`` nearest label neighbours (indices into ``positions``,
+    -1 past the end) with their distances, and (where ``labels.average`` is set) every structure's
+    score (home, structures), of the first ``home`` atoms of ``positions`` (model units; the rest
+    are the slab's margin)."""
+    every = labels.average > 0
     kernel = fused_kernel()
     if kernel is not None:
         i, j, bond = half_edges(positions, cell, pbc, labels.reach)
@@ -349,13 +380,14 @@ def _label_slab(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarra
         centres = torch.from_numpy(np.arange(len(positions)) < home)
         out = kernel.classify(
             *map(torch.from_numpy, (i, j, bond)), centres, torch.from_numpy(species), *flat, labels.threshold,
-            len(labels.names) - 1, labels.reach, labels.neighbour_species, keep,
+            len(labels.names) - 1, labels.reach, labels.neighbour_species, keep, every,
         )  # fmt: skip
-        return tuple(t.numpy()[:home] for t in out)
+        return (*(t.numpy()[:home] for t in out[:4]), out[4].numpy()[:home] if every else None)
     width = max([t.k for t in labels.templates] + [keep])
     near = neighbourhoods(positions, cell, pbc, species, labels.reach, width, labels.neighbour_species)
     best = np.ones(home)
     index = np.full(home, len(labels.names) - 1)
+    structures = np.ones((home, len(labels.names) - 1))
     for centre in sorted({t.species for t in labels.templates}):
         templates = [t for t in labels.templates if t.species == centre]
         atoms = np.flatnonzero(species[:home] == centre)
@@ -363,7 +395,28 @@ def _label_slab(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarra
         winner = np.argmin(scores, axis=0)  # the first of equal scores, as the compiled kernel
         best[atoms] = scores[winner, np.arange(len(atoms))]
         index[atoms] = np.array([t.label for t in templates])[winner]
-    return index, best, near.atom[:home, :keep], near.distance[:home, :keep]
+        for template, row in zip(templates, scores, strict=True):
+            structures[atoms, template.label] = np.minimum(structures[atoms, template.label], row)
+    return index, best, near.atom[:home, :keep], near.distance[:home, :keep], structures if every else None
+
+
+def _averaged(
+    structures: np.ndarray, positions: np.ndarray, cell: np.ndarray, pbc, voters: np.ndarray, reach: float
+) -> np.ndarray:
+    """Each atom's structure scores averaged over the ``voters`` (atoms of the label neighbour
+    species) within ``reach`` (model units), itself included if it is one; its own scores where
+    no voter is that close."""
+    total, count = np.where(voters[:, None], structures, 0.0), voters.astype(float)
+    for home, members, slab_box, ids in slabs(positions, cell, pbc, reach, SLAB_ATOMS):
+        i, j, _ = half_edges(members, slab_box, pbc, reach)
+        mine = len(home)
+        for centre, neighbour in ((i, j), (j, i)):
+            keep = (centre < mine) & voters[ids[neighbour]]
+            np.add.at(total, home[centre[keep]], structures[ids[neighbour[keep]]])
+            count[home] += np.bincount(centre[keep], minlength=mine)
+    alone = count == 0
+    total[alone], count[alone] = structures[alone], 1.0
+    return total / count[:, None]
 
 
 def disordered_atoms(

@@ -337,9 +337,11 @@ def upgrade(
     recipe: IterationRecipe | None = None,
     command: str | None = None,
     shape: bool | None = None,
+    label_average: float | None = None,
 ) -> Path:
     """Rewrite a model file in the current format (same weights, metadata and history), adding
-    the structure labels of its training lattices if it has none; the label options rebuild them,
+    the structure labels of its training lattices if it has none; the label options rebuild them
+    (``label_average`` sets their average reach, model units, without rebuilding),
     ``recipe`` replaces the iteration recipe, ``shape`` True writes this version's constants of the
     deformation estimate into the file's scale recipe (False: no estimate); ``command`` is added to
     the file's ``upgrades``."""
@@ -364,6 +366,8 @@ def upgrade(
             "shape_rounds": current["shape_rounds"] if shape else 0,
         }
     relabel = label_neighbours is not None or label_threshold is not None
+    if label_average is None:  # a rebuild keeps the file's average
+        label_average = metadata.get("labels", {}).get("average", 0.0)
     if ("labels" not in metadata or relabel) and "structures" in metadata:
         options = {} if label_threshold is None else {"threshold": label_threshold}
         try:
@@ -371,4 +375,9 @@ def upgrade(
         except ValueError as err:
             raise ModelFileError(str(err)) from None
         metadata["labels"] = labels.as_dict()
+    if "labels" in metadata:
+        try:
+            metadata["labels"] = replace(LabelSet.from_dict(metadata["labels"]), average=label_average).as_dict()
+        except ValueError as err:
+            raise ModelFileError(str(err)) from None
     return save(old.network(), metadata, target)

@@ -36,6 +36,7 @@ class TrainSettings:
     loss_floor: float = 0.5  # noise level, x sigma_max, below which the loss weight stops growing
     label_neighbours: list[str] | None = None  # species the structure labels look at (None: all)
     label_threshold: float = THRESHOLD  # largest template score of a labelled atom
+    label_average: float = 0.0  # model units: structure choice averaged over label neighbours this close (0 off)
     checkpoint: Path | None = None
     checkpoint_every: int = 200
     log: Path | None = None
@@ -132,7 +133,11 @@ def _metadata(settings: TrainSettings, history: list[float]) -> dict:
         "species": species_of(settings.structures),
         "structures": list(settings.structures),
         "labels": build_labels(
-            settings.structures, species_of(settings.structures), settings.label_neighbours, settings.label_threshold
+            settings.structures,
+            species_of(settings.structures),
+            settings.label_neighbours,
+            settings.label_threshold,
+            settings.label_average,
         ).as_dict(),
         "dtype": "float32",
         "sigma_fraction": settings.sigma_fraction,

@@ -7,8 +7,12 @@
 // template's nearest-neighbour distance, capped at 1. Best template wins if its score is at most
 // the threshold, else "other" (the last label). An atom of an inheriting species (O in silica: not
 // a label neighbour) left "other" takes the label and score of the best-matched of its first shell
-// of neighbours if all of them are labelled and within reach. Templates, names, threshold and the
-// inheritance rules come from the model file ('labels').
+// of neighbours if all of them are labelled and within reach. Where the model file sets 'average'
+// (silica), the choice between structures is made on each structure's best score averaged over the
+// label neighbour atoms (Si in silica) within that reach (structure_scores, choose): thermal distortions that
+// make one atom's network look like a neighbouring polymorph average out, while the threshold on
+// the atom's own score still leaves defects and liquid "other". Templates, names, threshold,
+// 'average' and the inheritance rules come from the model file ('labels').
 #pragma once
 
 #include <algorithm>
@@ -46,6 +50,8 @@ struct DenoiseLabels {
   double reach = 0.0;    // neighbours are searched this far (model units)
   std::vector<int> neighbour_species;    // model species whose atoms count as neighbours
   std::vector<Inherit> inherit;          // species labelled through their first shell
+  double average = 0.0;    // model units: the choice between structures averages the structure scores
+                           // of the label neighbour atoms this close (itself included); 0: off
 
   bool empty() const { return templates.empty(); }
   int other() const { return static_cast<int>(names.size()) - 1; }
@@ -98,25 +104,8 @@ struct DenoiseLabels {
     double best = 1.0;
     size_t described = 0;    // seen[0 .. described) hold this atom's descriptors
     for (const auto &t : templates) {
-      const size_t k = t.radial.size();
-      if (t.species != species || sorted.size() < k) continue;
-      auto found = std::find_if(seen.begin(), seen.begin() + described, [k](const Descriptor &d) { return d.k == k; });
-      if (found == seen.begin() + described) {
-        if (described == seen.size()) seen.emplace_back();
-        describe_radial(sorted, k, seen[described]);
-        found = seen.begin() + described++;
-      }
-      if (found->counts != t.counts) continue;
-      const double entries = static_cast<double>(k + k * (k - 1) / 2);
-      double squares = 0.0;
-      for (size_t n = 0; n < k; ++n) squares += (found->radial[n] - t.radial[n]) * (found->radial[n] - t.radial[n]);
-      // the radial part alone bounds the score from below: a template it already puts at or
-      // beyond the best so far cannot win, and its pair distances need not be sorted
-      if (std::sqrt(squares / entries) / t.spacing >= best) continue;
-      if (found->pairs.empty() && k > 1) describe_pairs(sorted, k, *found);
-      for (size_t p = 0; p < found->pairs.size(); ++p)
-        squares += (found->pairs[p] - t.pairs[p]) * (found->pairs[p] - t.pairs[p]);
-      const double s = std::min(1.0, std::sqrt(squares / entries) / t.spacing);
+      // a template whose radial part alone scores at or beyond the best so far cannot win
+      const double s = score(t, species, sorted, seen, described, best);
       if (s < best) {
         best = s;
         label = t.label;
@@ -126,11 +115,30 @@ struct DenoiseLabels {
     return {label, best};
   }
 
-  // the neighbours an atom left "other" may inherit from ('count' atoms, or none)
-  std::vector<int> donors(int species, int label, const std::vector<Neighbour> &sorted) const
+  // every structure's best template score of an atom of this species (1 where none applies), in
+  // scores[0 .. other()): what an average over neighbouring atoms needs
+  void structure_scores(int species, const std::vector<Neighbour> &sorted, Scratch &seen, double *scores) const
+  {
+    std::fill(scores, scores + other(), 1.0);
+    size_t described = 0;
+    for (const auto &t : templates) scores[t.label] = std::min(scores[t.label], score(t, species, sorted, seen, described, scores[t.label]));
+  }
+
+  // label and score from averaged structure scores: the structure of the lowest mean, if the atom's
+  // own score for it is at most the threshold; the score reported is the atom's own
+  std::pair<int, double> choose(const double *mean, const double *own) const
+  {
+    const int label = static_cast<int>(std::min_element(mean, mean + other()) - mean);
+    if (own[label] > threshold) return {other(), own[label]};
+    return {label, own[label]};
+  }
+
+  // the neighbours an atom of this species may inherit from if it is left "other" ('count' atoms,
+  // or none)
+  std::vector<int> donors(int species, const std::vector<Neighbour> &sorted) const
   {
     const Inherit *rule = inherit_rule(species);
-    if (!rule || label != other() || static_cast<int>(sorted.size()) < rule->count) return {};
+    if (!rule || static_cast<int>(sorted.size()) < rule->count) return {};
     std::vector<int> out;
     for (int n = 0; n < rule->count; ++n) {
       if (sorted[n].distance > rule->within) return {};
@@ -140,6 +148,30 @@ struct DenoiseLabels {
   }
 
  private:
+  // template t's score of an atom of this species, or a value >= bound where its radial part alone
+  // already reaches bound (its pair distances are then not sorted); 1 where t does not apply
+  double score(const Template &t, int species, const std::vector<Neighbour> &sorted, Scratch &seen, size_t &described,
+               double bound) const
+  {
+    const size_t k = t.radial.size();
+    if (t.species != species || sorted.size() < k) return 1.0;
+    auto found = std::find_if(seen.begin(), seen.begin() + described, [k](const Descriptor &d) { return d.k == k; });
+    if (found == seen.begin() + described) {
+      if (described == seen.size()) seen.emplace_back();
+      describe_radial(sorted, k, seen[described]);
+      found = seen.begin() + described++;
+    }
+    if (found->counts != t.counts) return 1.0;
+    const double entries = static_cast<double>(k + k * (k - 1) / 2);
+    double squares = 0.0;
+    for (size_t n = 0; n < k; ++n) squares += (found->radial[n] - t.radial[n]) * (found->radial[n] - t.radial[n]);
+    const double radial_only = std::sqrt(squares / entries) / t.spacing;
+    if (radial_only >= bound) return radial_only;
+    if (found->pairs.empty() && k > 1) describe_pairs(sorted, k, *found);
+    for (size_t p = 0; p < found->pairs.size(); ++p)
+      squares += (found->pairs[p] - t.pairs[p]) * (found->pairs[p] - t.pairs[p]);
+    return std::min(1.0, std::sqrt(squares / entries) / t.spacing);
+  }
   // species counts and the radial part (by species, then distance: the list is sorted by distance,
   // so this is a stable partition); the pair part is left empty until needed
   void describe_radial(const std::vector<Neighbour> &sorted, size_t k, Descriptor &out) const

@@ -191,7 +191,7 @@ std::vector<torch::Tensor> classify(const torch::Tensor &first, const torch::Ten
                                     const torch::Tensor &template_counts, const torch::Tensor &radial,
                                     const torch::Tensor &pairs, const torch::Tensor &spacing, double threshold,
                                     int64_t other, double reach, const std::vector<int64_t> &neighbour_species,
-                                    int64_t keep)
+                                    int64_t keep, bool every)
 {
   lmp_denoise::DenoiseLabels labels;
   labels.names.resize(other + 1);
@@ -224,8 +224,10 @@ std::vector<torch::Tensor> classify(const torch::Tensor &first, const torch::Ten
   const int64_t home = centres.size(0);
   auto label = torch::full({home}, other, torch::kInt64), score = torch::ones({home}, torch::kFloat64);
   auto nearest = torch::full({home, keep}, -1, torch::kInt64), distance = torch::full({home, keep}, INFINITY, torch::kFloat64);
+  // every structure's score per atom (to be averaged by the caller), or none
+  auto structures = torch::ones({every ? home : 0, other}, torch::kFloat64);
   int64_t *pl = label.data_ptr<int64_t>(), *pn = nearest.data_ptr<int64_t>();
-  double *ps = score.data_ptr<double>(), *pd = distance.data_ptr<double>();
+  double *ps = score.data_ptr<double>(), *pd = distance.data_ptr<double>(), *pe = structures.data_ptr<double>();
   const bool *pc = centres.data_ptr<bool>();
   lmp_denoise::parallel_range(0, home, 256, [&](int64_t begin, int64_t end) {
     std::vector<lmp_denoise::DenoiseLabels::Neighbour> near;
@@ -242,7 +244,9 @@ std::vector<torch::Tensor> classify(const torch::Tensor &first, const torch::Ten
         near.push_back({d, {v[0], v[1], v[2]}, static_cast<int>(kind[j]), static_cast<int>(j)});
       }
       labels.keep_nearest(near);
-      const auto [found, best] = labels.classify(static_cast<int>(kind[i]), near, scratch);
+      if (every) labels.structure_scores(static_cast<int>(kind[i]), near, scratch, pe + i * other);
+      const auto [found, best] = every ? labels.choose(pe + i * other, pe + i * other)
+                                       : labels.classify(static_cast<int>(kind[i]), near, scratch);
       pl[i] = found;
       ps[i] = best;
       for (int64_t n = 0; n < std::min<int64_t>(keep, near.size()); ++n) {
@@ -251,7 +255,7 @@ std::vector<torch::Tensor> classify(const torch::Tensor &first, const torch::Ten
       }
     }
   });
-  return {label, score, nearest, distance};
+  return {label, score, nearest, distance, structures};
 }
 
 }    // namespace
