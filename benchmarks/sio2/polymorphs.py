@@ -193,7 +193,7 @@ def write_report(rows, spreads, example, species_rows, model: str) -> None:
         f"Written by `python benchmarks/sio2/polymorphs.py`. Tersoff MD (SiO.tersoff) of each polymorph at"
         f" {', '.join(map(str, TEMPERATURES))} K and liquid silica at {LIQUID} K; % of atoms given the label of the"
         " phase the run is in under this potential (liquid: 'other'), in brackets of the same family (quartz or"
-        " cristobalite, alpha or beta). The phase: " + " ".join(phase.__doc__.split("\n", 1)[1].split()) + f"\n\n"
+        " cristobalite, alpha or beta). " + " ".join(phase.__doc__.split()) + "\n\n"
         f"After 8 steps, {met} of {crystals} crystal runs have at least 99% of their atoms labelled with their phase.\n\n"
         + "\n".join(lines)
         + "\n\n![labels](figures/sio2_labels.png)\n\n"
