@@ -794,19 +794,21 @@ double ComputeDenoise::move_atoms(bool first)
 
 /* ----------------------------------------------------------------------
    label and score of each owned atom from its neighbours' denoised positions (ghosts are current
-   after the last forward communication), in model units; where the labels average, every
+   after the last forward communication), in model units (which = false and no average: only
+   whether it is labelled, index -1 or "other", score 1: what the disorder rule needs); where the labels average, every
    structure's score is averaged over the label neighbour atoms within that reach before the
    choice; then atoms of an inheriting species left "other" take
    the label of their best-matched first-shell neighbour; ghosts bring the labels of their owners
    at the end
 ------------------------------------------------------------------------- */
 
-void ComputeDenoise::label_atoms()
+void ComputeDenoise::label_atoms(bool which)
 {
   const auto &labels = model->info().labels;
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   const int structures = labels.other();
   const bool averaged = labels.average > 0.0;
+  const bool only_whether = !which && !averaged;
   label_index.assign(nall, labels.other());
   label_score.assign(nall, 1.0);
   if (averaged) structure_scores.assign(static_cast<size_t>(nall) * structures, 1.0);
@@ -832,6 +834,8 @@ void ComputeDenoise::label_atoms()
       const int s = static_cast<int>(species[i]);
       if (averaged)
         labels.structure_scores(s, near, scratch, &structure_scores[i * structures]);
+      else if (only_whether)
+        label_index[i] = labels.fits(s, near, scratch) ? -1.0 : labels.other();
       else
         std::tie(label_index[i], label_score[i]) = labels.classify(s, near, scratch);
       donors[i] = labels.donors(s, near);
@@ -1012,11 +1016,11 @@ void ComputeDenoise::compute_peratom()
   }
   bigint kept = 0;
   if (disorder_first && iterations > 1) {
-    label_atoms();
+    label_atoms(with_labels);    // labels output: the same pass serves them where no atom moves back
     kept = keep_first_moves();
   }
   if (with_labels) {
-    if (!disorder_first || iterations == 1 || kept > 0) label_atoms();    // of the final positions
+    if (!disorder_first || iterations == 1 || kept > 0) label_atoms(true);    // of the final positions
     for (int i = 0; i < atom->nlocal; ++i) {
       output[i][4] = label_index[i];
       output[i][5] = label_score[i];

@@ -81,7 +81,9 @@ class ComputeDenoise : public Compute {
   std::vector<float> features, prediction;    // node features (all atoms, owned ones updated in place), g
   std::vector<double> last_move;                         // owned atoms' previous move (momentum)
   std::vector<double> first_x;                           // owned atoms after the first iteration (disorder first)
-  std::vector<double> label_index, label_score;          // of owned and ghost atoms, from label_atoms()
+  // of owned and ghost atoms, from label_atoms(); label_index -1 where only whether an atom is
+  // labelled was asked (the disorder rule, labels not output)
+  std::vector<double> label_index, label_score;
   std::vector<double> structure_scores;                  // labels.other() per atom, where labels average
 
   void parse_keywords(int, char **);
@@ -101,7 +103,7 @@ class ComputeDenoise : public Compute {
   void build_edges();
   void evaluate_network();
   double move_atoms(bool);
-  void label_atoms();
+  void label_atoms(bool which);
   void average_structure_scores();
   double model_vector(int i, int j, double *out) const;
   bigint keep_first_moves();

@@ -116,6 +116,7 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
           throw std::runtime_error("a label template has inconsistent sizes");
         info.labels.templates.push_back(std::move(one));
       }
+      info.labels.group_pairs();
     }
   } catch (std::exception &e) {
     throw std::runtime_error("'" + path + "' metadata is incomplete (" + e.what() + "); re-export the model");

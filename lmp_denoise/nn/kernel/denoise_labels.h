@@ -31,6 +31,10 @@ struct DenoiseLabels {
     std::vector<double> radial;   // k values
     std::vector<double> pairs;    // k (k - 1) / 2 values
     double spacing = 1.0;
+    // the sorted pairs as runs of equal values (an ideal lattice has few distances): each run's
+    // value and end, and the midpoints between consecutive runs (group_pairs() fills them)
+    std::vector<double> run_value, run_split;
+    std::vector<size_t> run_end;
   };
   struct Neighbour {
     double distance;
@@ -54,6 +58,25 @@ struct DenoiseLabels {
                            // of the label neighbour atoms this close (itself included); 0: off
 
   bool empty() const { return templates.empty(); }
+
+  // the runs of equal values in each template's sorted pairs, which fits() uses (call once the
+  // templates are read)
+  void group_pairs()
+  {
+    for (auto &t : templates) {
+      t.run_value.clear();
+      t.run_split.clear();
+      t.run_end.clear();
+      for (size_t p = 0; p < t.pairs.size(); ++p) {
+        if (p > 0 && t.pairs[p] != t.pairs[p - 1]) {
+          t.run_end.push_back(p);
+          t.run_split.push_back(0.5 * (t.pairs[p - 1] + t.pairs[p]));
+        }
+        if (p == 0 || t.pairs[p] != t.pairs[p - 1]) t.run_value.push_back(t.pairs[p]);
+      }
+      if (!t.pairs.empty()) t.run_end.push_back(t.pairs.size());
+    }
+  }
   int other() const { return static_cast<int>(names.size()) - 1; }
 
   // neighbours that templates and inheritance look at
@@ -90,7 +113,10 @@ struct DenoiseLabels {
   struct Descriptor {    // of one atom for one k: species counts, sorted radial and pair distances
     size_t k = 0;
     std::vector<int> counts;
-    std::vector<double> radial, pairs;
+    std::vector<double> radial, pairs;    // pairs: unsorted until a template needs them sorted
+    bool pairs_sorted = false;
+    std::vector<size_t> run_count;    // per run of the template being scored
+    std::vector<double> run_squares;
   };
   // one per distinct k among a species' templates; kept between atoms by the caller (one per
   // thread) so that its buffers are allocated once
@@ -113,6 +139,19 @@ struct DenoiseLabels {
     }
     if (best > threshold) label = other();
     return {label, best};
+  }
+
+  // whether an atom of this species takes a structure label from its own templates, i.e. whether
+  // classify() would not call it "other", without finding the best template: the first that
+  // scores at most the threshold decides, its pair distances unsorted where they fall into the
+  // template's runs (what the disorder rule needs, on every atom of every frame)
+  bool fits(int species, const std::vector<Neighbour> &sorted, Scratch &seen) const
+  {
+    const double above = std::nextafter(threshold, 2.0);    // a radial part this large rules a template out
+    size_t described = 0;
+    for (const auto &t : templates)
+      if (score(t, species, sorted, seen, described, above, true) <= threshold) return true;
+    return false;
   }
 
   // every structure's best template score of an atom of this species (1 where none applies), in
@@ -150,8 +189,9 @@ struct DenoiseLabels {
  private:
   // template t's score of an atom of this species, or a value >= bound where its radial part alone
   // already reaches bound (its pair distances are then not sorted); 1 where t does not apply
+  // (runs: first try the template's runs, see run_squares)
   double score(const Template &t, int species, const std::vector<Neighbour> &sorted, Scratch &seen, size_t &described,
-               double bound) const
+               double bound, bool runs = false) const
   {
     const size_t k = t.radial.size();
     if (t.species != species || sorted.size() < k) return 1.0;
@@ -168,8 +208,15 @@ struct DenoiseLabels {
     const double radial_only = std::sqrt(squares / entries) / t.spacing;
     if (radial_only >= bound) return radial_only;
     if (found->pairs.empty() && k > 1) describe_pairs(sorted, k, *found);
-    for (size_t p = 0; p < found->pairs.size(); ++p)
-      squares += (found->pairs[p] - t.pairs[p]) * (found->pairs[p] - t.pairs[p]);
+    double pair_squares = 0.0;
+    if (found->pairs_sorted || !runs || !run_squares(t, *found, pair_squares)) {
+      if (!found->pairs_sorted) std::sort(found->pairs.begin(), found->pairs.end());
+      found->pairs_sorted = true;
+      pair_squares = 0.0;
+      for (size_t p = 0; p < found->pairs.size(); ++p)
+        pair_squares += (found->pairs[p] - t.pairs[p]) * (found->pairs[p] - t.pairs[p]);
+    }
+    squares += pair_squares;
     return std::min(1.0, std::sqrt(squares / entries) / t.spacing);
   }
   // species counts and the radial part (by species, then distance: the list is sorted by distance,
@@ -180,6 +227,7 @@ struct DenoiseLabels {
     out.counts.assign(templates.front().counts.size(), 0);
     out.radial.clear();
     out.pairs.clear();
+    out.pairs_sorted = false;
     for (size_t n = 0; n < k; ++n) {
       const int s = sorted[n].species;
       if (s >= 0 && s < static_cast<int>(out.counts.size())) ++out.counts[s];
@@ -201,7 +249,31 @@ struct DenoiseLabels {
         }
         out.pairs.push_back(std::sqrt(d2));
       }
-    std::sort(out.pairs.begin(), out.pairs.end());
+  }
+
+  // the pair part of the score without sorting, where that is exact: when the unsorted pairs fall
+  // into the template's runs (split at the midpoints) with each run's count, sorting would put the
+  // same values against each run's value; false (out unset) otherwise
+  static bool run_squares(const Template &t, Descriptor &d, double &out)
+  {
+    const size_t runs = t.run_value.size();
+    if (runs == 0) return false;
+    d.run_count.assign(runs, 0);
+    d.run_squares.assign(runs, 0.0);
+    for (double a : d.pairs) {
+      const size_t r = std::upper_bound(t.run_split.begin(), t.run_split.end(), a) - t.run_split.begin();
+      ++d.run_count[r];
+      d.run_squares[r] += (a - t.run_value[r]) * (a - t.run_value[r]);
+    }
+    size_t start = 0;
+    double sum = 0.0;
+    for (size_t r = 0; r < runs; ++r) {
+      if (d.run_count[r] != t.run_end[r] - start) return false;
+      start = t.run_end[r];
+      sum += d.run_squares[r];
+    }
+    out = sum;
+    return true;
   }
 };
 
