@@ -125,7 +125,7 @@ class LabelSet:
     reach: float  # neighbours are searched this far (model units): the farthest template neighbour + room
     neighbour_species: list[int]  # model species whose atoms count as neighbours
     inherit: list[Inherit]  # species labelled through their first shell when no template fits
-    average: float = 0.0  # model units: structure scores are averaged over same-species atoms this close; 0 off
+    average: float = 0.0  # model units: structure scores are averaged over label neighbour atoms this close; 0 off
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.average <= MAX_AVERAGE:
