@@ -85,7 +85,9 @@ def test_random_atoms_are_other_and_crystal_keeps_its_label(tmp_path):
 def test_compiled_and_numpy_labels_agree_slab_by_slab(model, structure, noise, monkeypatch):
     """The compiled labels (nn/kernel/denoise_labels.h, the compute's source) and the numpy
     fallback give the same labels and scores, whether the system is labelled whole or in slabs
-    (silica: with the O atoms' inheritance)."""
+    (silica: with the O atoms' inheritance and the average); asked only whether atoms are labelled
+    (the disorder rule), the compiled kernel calls the same atoms "other" (silica, whose labels
+    average: answered in full)."""
     from lmp_denoise.infer import labels as module
 
     model = load_model(model)
@@ -95,6 +97,11 @@ def test_compiled_and_numpy_labels_agree_slab_by_slab(model, structure, noise, m
     args = (atoms.positions, atoms.cell.array, atoms.pbc, species, 1.0, model.labels)
     compiled = label_atoms(*args)
     assert 0.05 < compiled.fractions()["other"] < 0.95, "a mixture of labelled and 'other' atoms"
+    other = len(model.labels.names) - 1
+    whether = label_atoms(*args, which=False)  # the disorder rule's question: labelled or not
+    assert np.array_equal(whether.index == other, compiled.index == other)
+    labelled = whether.index != other
+    assert np.all(whether.index[labelled] == (-1 if model.labels.average == 0 else compiled.index[labelled]))
     monkeypatch.setattr(module, "SLAB_ATOMS", 600)
     assert len(list(module.slabs(atoms.positions, atoms.cell.array, atoms.pbc, model.labels.reach, 600))) >= 2
     sliced = label_atoms(*args)

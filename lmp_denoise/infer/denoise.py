@@ -220,14 +220,14 @@ class Denoiser:
         self.max_move = float(np.sqrt((move**2).sum(axis=1)).max())
         return self.max_move
 
-    def _kept_first(self) -> tuple[np.ndarray, Labels | None]:
+    def _kept_first(self, which: bool = False) -> tuple[np.ndarray, Labels | None]:
         """The atoms that go back to their first-iteration positions (``IterationRecipe``, disorder
         "first"), judged at the current positions, and the labels they were judged by (None: the
-        rule did not label)."""
+        rule did not label; ``which`` False: only whether each atom is labelled, see label_atoms)."""
         if self.first is None or self.iterations < 2:
             return np.zeros(len(self.positions), bool), None
         atoms, species = self.atoms, self.species.numpy()
-        labels = label_atoms(self.positions, atoms.cell.array, atoms.pbc, species, self.to_model, self.model.labels)
+        labels = label_atoms(self.positions, atoms.cell.array, atoms.pbc, species, self.to_model, self.model.labels, which)
         reach, share = self.recipe.disorder_reach * self.model.cutoff, self.recipe.ordered_share
         return disordered_atoms(labels, self.positions, atoms.cell.array, atoms.pbc, self.to_model, reach, share), labels
 
@@ -245,7 +245,7 @@ class Denoiser:
     def labelled_result(self) -> tuple[DenoiseResult, Labels]:
         """The result and the structure labels of its positions: the disorder rule's own labels
         where it moved no atom back (one label pass, as in the compute), else labelled again."""
-        kept, labels = self._kept_first()
+        kept, labels = self._kept_first(which=True)
         result = self._result(kept)
         if labels is None or kept.any():
             out = result.atoms

@@ -321,13 +321,22 @@ class Labels:
 
 
 def label_atoms(
-    positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, to_model: float | np.ndarray, labels: LabelSet
+    positions: np.ndarray,
+    cell: np.ndarray,
+    pbc,
+    species: np.ndarray,
+    to_model: float | np.ndarray,
+    labels: LabelSet,
+    which: bool = True,
 ) -> Labels:
     """Labels of (denoised) positions; ``to_model`` maps input lengths to model units: a factor,
     or a 3x3 map of row vectors (``DenoiseResult.to_model``: the scale and the undone deformation).
     Large systems are labelled slab by slab (nn/neighbors.py ``slabs``): bounded memory, the same
     labels; the compiled kernel (nn/kernel/denoise_labels.h, the compute's source) does the
-    per-atom work where it is built, numpy otherwise."""
+    per-atom work where it is built, numpy otherwise. ``which`` False asks only whether each atom
+    is labelled (what the disorder rule needs): the compiled kernel then answers index -1 (and
+    score 0) where a template fits without finding the best one; numpy, and models whose labels
+    average, answer in full. Either way the atoms labelled "other" are the same."""
     to_model = np.asarray(to_model, dtype=np.float64)
     if to_model.ndim == 0:
         to_model = to_model * np.eye(3)
@@ -337,8 +346,9 @@ def label_atoms(
     best, index = np.ones(n), np.full(n, other)
     nearest, distance = np.full((n, keep), -1), np.full((n, keep), np.inf)
     structures = np.ones((n, other)) if labels.average > 0 else None
+    whether = not which and labels.average == 0
     for home, members, slab_box, ids in slabs(x, box, pbc, labels.reach, SLAB_ATOMS):
-        found = _label_slab(members, slab_box, pbc, species[ids], len(home), labels, keep)
+        found = _label_slab(members, slab_box, pbc, species[ids], len(home), labels, keep, whether)
         index[home], best[home], near, distance[home], mine = found
         nearest[home] = np.where(near >= 0, ids[np.maximum(near, 0)], -1)
         if structures is not None:
@@ -359,11 +369,13 @@ def label_atoms(
     return Labels(index, best, labels.names)
 
 
-def _label_slab(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, home: int, labels: LabelSet, keep: int):
+def _label_slab(
+    positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarray, home: int, labels: LabelSet, keep: int, whether: bool
+):
     """Template label, score, the ``keep`` nearest label neighbours (indices into ``positions``,
     -1 past the end) with their distances, and (where ``labels.average`` is set) every structure's
     score (home, structures), of the first ``home`` atoms of ``positions`` (model units; the rest
-    are the slab's margin)."""
+    are the slab's margin); ``whether``: the compiled kernel finds only whether an atom is labelled."""
     every = labels.average > 0
     kernel = fused_kernel()
     if kernel is not None:
@@ -380,7 +392,7 @@ def _label_slab(positions: np.ndarray, cell: np.ndarray, pbc, species: np.ndarra
         centres = torch.from_numpy(np.arange(len(positions)) < home)
         out = kernel.classify(
             *map(torch.from_numpy, (i, j, bond)), centres, torch.from_numpy(species), *flat, labels.threshold,
-            len(labels.names) - 1, labels.reach, labels.neighbour_species, keep, every,
+            len(labels.names) - 1, labels.reach, labels.neighbour_species, keep, every, whether,
         )  # fmt: skip
         return (*(t.numpy()[:home] for t in out[:4]), out[4].numpy()[:home] if every else None)
     width = max([t.k for t in labels.templates] + [keep])

@@ -5,6 +5,7 @@
 
 #include <torch/extension.h>
 
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -191,13 +192,15 @@ std::vector<torch::Tensor> classify(const torch::Tensor &first, const torch::Ten
                                     const torch::Tensor &template_counts, const torch::Tensor &radial,
                                     const torch::Tensor &pairs, const torch::Tensor &spacing, double threshold,
                                     int64_t other, double reach, const std::vector<int64_t> &neighbour_species,
-                                    int64_t keep, bool every)
+                                    int64_t keep, bool every, bool only_whether)
 {
   lmp_denoise::DenoiseLabels labels;
   labels.names.resize(other + 1);
   labels.threshold = threshold;
   labels.reach = reach;
   labels.neighbour_species.assign(neighbour_species.begin(), neighbour_species.end());
+  // only_whether: label -1 and score 0 for an atom some template fits (DenoiseLabels::fits), else
+  // "other" and 1
   auto counts = template_counts.contiguous().to(torch::kInt64);
   auto tr = radial.contiguous().to(torch::kFloat64), tp = pairs.contiguous().to(torch::kFloat64);
   const int64_t nspecies = counts.size(1);
@@ -218,6 +221,7 @@ std::vector<torch::Tensor> classify(const torch::Tensor &first, const torch::Ten
     p0 += k * (k - 1) / 2;
     labels.templates.push_back(one);
   }
+  if (only_whether) labels.group_pairs();
   const auto cv = centre_vectors(first, second, bonds, centres);
   auto kinds = species.contiguous().to(torch::kInt64);
   const int64_t *kind = kinds.data_ptr<int64_t>();
@@ -244,11 +248,16 @@ std::vector<torch::Tensor> classify(const torch::Tensor &first, const torch::Ten
         near.push_back({d, {v[0], v[1], v[2]}, static_cast<int>(kind[j]), static_cast<int>(j)});
       }
       labels.keep_nearest(near);
-      if (every) labels.structure_scores(static_cast<int>(kind[i]), near, scratch, pe + i * other);
-      const auto [found, best] = every ? labels.choose(pe + i * other, pe + i * other)
-                                       : labels.classify(static_cast<int>(kind[i]), near, scratch);
-      pl[i] = found;
-      ps[i] = best;
+      if (every) {
+        labels.structure_scores(static_cast<int>(kind[i]), near, scratch, pe + i * other);
+        std::tie(pl[i], ps[i]) = labels.choose(pe + i * other, pe + i * other);
+      } else if (only_whether) {
+        const bool fits = labels.fits(static_cast<int>(kind[i]), near, scratch);
+        pl[i] = fits ? -1 : other;
+        ps[i] = fits ? 0.0 : 1.0;
+      } else {
+        std::tie(pl[i], ps[i]) = labels.classify(static_cast<int>(kind[i]), near, scratch);
+      }
       for (int64_t n = 0; n < std::min<int64_t>(keep, near.size()); ++n) {
         pn[i * keep + n] = near[n].atom;
         pd[i * keep + n] = near[n].distance;
