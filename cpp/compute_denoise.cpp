@@ -22,7 +22,9 @@
    that the model's labels call "other" and of whose neighbours within the file's disorder_reach
    model cutoffs at most its ordered_share carry a structure label (glass, liquid) goes back to
    where the first iteration put it (lmp_denoise/models/modelfile.py IterationRecipe); 'disorder
-   all' keeps every iteration for every atom.
+   all' keeps every iteration for every atom. The rule asks only whether each atom is labelled
+   (DenoiseLabels::fits); 'labels yes' finds each atom's label, averaged over a neighbourhood
+   where the model file's labels say so (silica; ghosts bring their owners' structure scores).
 
    With 'scale auto' the lengths are mapped to the model's units by the volume per atom and, if
    the model file's scale recipe measures it ('shape auto'), by the map that undoes the system's

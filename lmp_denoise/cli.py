@@ -498,7 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="denoise, then label each atom with one of the model's structures or 'other'",
         description="Denoise every frame (K iterations; 0 labels the raw positions), then label each atom with the "
         "training structure whose ideal neighbourhood it matches (template score at most the model's threshold) or "
-        "'other'. Prints the fraction of atoms per label and frame; with -o also writes the denoised frames with "
+        "'other'; where the model file says so (sio2), the structure is the one its neighbourhood matches best on "
+        "average, and O atoms left 'other' take the label of their Si. Prints the fraction of atoms per label and "
+        "frame; with -o also writes the denoised frames with "
         "per-atom columns 'structure' (extended XYZ: the label name; LAMMPS dump: its index, listed at the end) and "
         "'structure_score' (RMS template mismatch / nearest-neighbour distance). Label names: 'lmp-denoise models'.",
     )
