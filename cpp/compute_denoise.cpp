@@ -797,11 +797,10 @@ double ComputeDenoise::move_atoms(bool first)
 /* ----------------------------------------------------------------------
    label and score of each owned atom from its neighbours' denoised positions (ghosts are current
    after the last forward communication), in model units (which = false and no average: only
-   whether it is labelled, index -1 or "other", score 1: what the disorder rule needs); where the labels average, every
-   structure's score is averaged over the label neighbour atoms within that reach before the
-   choice; then atoms of an inheriting species left "other" take
-   the label of their best-matched first-shell neighbour; ghosts bring the labels of their owners
-   at the end
+   whether it is labelled, index -1 or "other", score 1: what the disorder rule needs); where the
+   labels average, every structure's score is averaged over the label neighbour atoms within that
+   reach before the choice; then atoms of an inheriting species left "other" take the label of
+   their best-matched first-shell neighbour; ghosts bring the labels of their owners at the end
 ------------------------------------------------------------------------- */
 
 void ComputeDenoise::label_atoms(bool which)
