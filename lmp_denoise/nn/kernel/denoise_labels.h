@@ -116,7 +116,6 @@ struct DenoiseLabels {
     std::vector<double> radial, pairs;    // pairs: unsorted until a template needs them sorted
     bool pairs_sorted = false;
     std::vector<size_t> run_count;    // per run of the template being scored
-    std::vector<double> run_squares;
   };
   // one per distinct k among a species' templates; kept between atoms by the caller (one per
   // thread) so that its buffers are allocated once
@@ -143,8 +142,9 @@ struct DenoiseLabels {
 
   // whether an atom of this species takes a structure label from its own templates, i.e. whether
   // classify() would not call it "other", without finding the best template: the first that
-  // scores at most the threshold decides, its pair distances unsorted where they fall into the
-  // template's runs (what the disorder rule needs, on every atom of every frame)
+  // scores at most the threshold decides; its pair distances are compared unsorted with the
+  // template's runs, which is exact where they fall into them and otherwise often enough bounds
+  // the score above the threshold (what the disorder rule needs, on every atom of every frame)
   bool fits(int species, const std::vector<Neighbour> &sorted, Scratch &seen) const
   {
     const double above = std::nextafter(threshold, 2.0);    // a radial part this large rules a template out
@@ -189,7 +189,8 @@ struct DenoiseLabels {
  private:
   // template t's score of an atom of this species, or a value >= bound where its radial part alone
   // already reaches bound (its pair distances are then not sorted); 1 where t does not apply
-  // (runs: first try the template's runs, see run_squares)
+  // (runs: first try the template's runs, see run_squares: exact, or a lower bound that may
+  // already reach the bound)
   double score(const Template &t, int species, const std::vector<Neighbour> &sorted, Scratch &seen, size_t &described,
                double bound, bool runs = false) const
   {
@@ -208,15 +209,17 @@ struct DenoiseLabels {
     const double radial_only = std::sqrt(squares / entries) / t.spacing;
     if (radial_only >= bound) return radial_only;
     if (found->pairs.empty() && k > 1) describe_pairs(sorted, k, *found);
-    double pair_squares = 0.0;
-    if (found->pairs_sorted || !runs || !run_squares(t, *found, pair_squares)) {
-      if (!found->pairs_sorted) std::sort(found->pairs.begin(), found->pairs.end());
-      found->pairs_sorted = true;
-      pair_squares = 0.0;
-      for (size_t p = 0; p < found->pairs.size(); ++p)
-        pair_squares += (found->pairs[p] - t.pairs[p]) * (found->pairs[p] - t.pairs[p]);
+    if (runs && !found->pairs_sorted && !t.run_value.empty()) {    // each pair distance against its nearest run
+      double nearest = 0.0;
+      const bool exact = run_squares(t, *found, nearest);
+      const double s = std::sqrt((squares + nearest) / entries) / t.spacing;
+      if (exact) return std::min(1.0, s);
+      if (s >= bound) return s;    // a lower bound already at the bound: no need to sort
     }
-    squares += pair_squares;
+    if (!found->pairs_sorted) std::sort(found->pairs.begin(), found->pairs.end());
+    found->pairs_sorted = true;
+    for (size_t p = 0; p < found->pairs.size(); ++p)
+      squares += (found->pairs[p] - t.pairs[p]) * (found->pairs[p] - t.pairs[p]);
     return std::min(1.0, std::sqrt(squares / entries) / t.spacing);
   }
   // species counts and the radial part (by species, then distance: the list is sorted by distance,
@@ -251,28 +254,26 @@ struct DenoiseLabels {
       }
   }
 
-  // the pair part of the score without sorting, where that is exact: when the unsorted pairs fall
-  // into the template's runs (split at the midpoints) with each run's count, sorting would put the
-  // same values against each run's value; false (out unset) otherwise
+  // the pair part of the score without sorting: each pair distance against the nearest of the
+  // template's runs (split at their midpoints). No pairing of the distances with the template's
+  // sorted values costs less, so this bounds the sorted sum from below; where each run receives
+  // its own count of distances it is the sorted sum (sorting would pair the same values with each
+  // run's value): returns whether it is exact
   static bool run_squares(const Template &t, Descriptor &d, double &out)
   {
     const size_t runs = t.run_value.size();
-    if (runs == 0) return false;
     d.run_count.assign(runs, 0);
-    d.run_squares.assign(runs, 0.0);
+    out = 0.0;
     for (double a : d.pairs) {
       const size_t r = std::upper_bound(t.run_split.begin(), t.run_split.end(), a) - t.run_split.begin();
       ++d.run_count[r];
-      d.run_squares[r] += (a - t.run_value[r]) * (a - t.run_value[r]);
+      out += (a - t.run_value[r]) * (a - t.run_value[r]);
     }
     size_t start = 0;
-    double sum = 0.0;
     for (size_t r = 0; r < runs; ++r) {
       if (d.run_count[r] != t.run_end[r] - start) return false;
       start = t.run_end[r];
-      sum += d.run_squares[r];
     }
-    out = sum;
     return true;
   }
 };
