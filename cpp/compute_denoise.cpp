@@ -663,8 +663,7 @@ void ComputeDenoise::collect_candidates()
   const double reachsq = reach * reach;
   const int nlocal = atom->nlocal;
   // the list's centres are the owned atoms; rows in index order
-  std::vector<int> row(nlocal, -1);
-  for (int ii = 0; ii < pairs->inum; ++ii) row[pairs->ilist[ii]] = ii;
+  const std::vector<int> &row = list_row;
   auto within = [&](int i, int j) {
     const double dx = xd[j][0] - xd[i][0], dy = xd[j][1] - xd[i][1], dz = xd[j][2] - xd[i][2];
     return dx * dx + dy * dy + dz * dz < reachsq;
@@ -813,8 +812,7 @@ void ComputeDenoise::label_atoms(bool which)
   label_index.assign(nall, labels.other());
   label_score.assign(nall, 1.0);
   if (averaged) structure_scores.assign(static_cast<size_t>(nall) * structures, 1.0);
-  std::vector<int> row(nlocal, -1);
-  for (int ii = 0; ii < pairs->inum; ++ii) row[pairs->ilist[ii]] = ii;
+  const std::vector<int> &row = list_row;
   std::vector<std::vector<int>> donors(nlocal);
   DenoiseModel::parallel(nlocal, [&](int64_t begin, int64_t end) {
     std::vector<DenoiseLabels::Neighbour> near;
@@ -880,8 +878,7 @@ void ComputeDenoise::average_structure_scores()
   const double cut2 = labels.average * labels.average;
   forward = Forward::SCORES;
   comm->forward_comm(this);
-  std::vector<int> row(nlocal, -1);
-  for (int ii = 0; ii < pairs->inum; ++ii) row[pairs->ilist[ii]] = ii;
+  const std::vector<int> &row = list_row;
   DenoiseModel::parallel(nlocal, [&](int64_t begin, int64_t end) {
     std::vector<double> mean(structures);
     for (int64_t i = begin; i < end; ++i) {
@@ -935,8 +932,7 @@ bigint ComputeDenoise::keep_first_moves()
   const int nlocal = atom->nlocal;
   const int *mask = atom->mask;
   const double other = info.labels.other(), reach = info.disorder_reach * info.cutoff, cut2 = reach * reach;
-  std::vector<int> row(nlocal, -1);
-  for (int ii = 0; ii < pairs->inum; ++ii) row[pairs->ilist[ii]] = ii;
+  const std::vector<int> &row = list_row;
   std::vector<char> keep(nlocal, 0);
   for (int i = 0; i < nlocal; ++i) {
     if (!(mask[i] & groupbit) || label_index[i] != other || row[i] < 0) continue;
@@ -980,6 +976,8 @@ void ComputeDenoise::compute_peratom()
     for (int k = 0; k < 3; ++k) xd[i][k] = x[i][k];
 
   neighbor->build_one(pairs);
+  list_row.assign(atom->nlocal, -1);    // each owned atom's row in the list (-1: none)
+  for (int ii = 0; ii < pairs->inum; ++ii) list_row[pairs->ilist[ii]] = ii;
   scale = user_distance > 0.0 ? fixed_scale() : auto_scale();
   check_scale(scale);
   measure_shape();
@@ -1160,7 +1158,7 @@ double ComputeDenoise::memory_usage()
       (edge_vectors.capacity() + features.capacity() + prediction.capacity()) * sizeof(float) +
       (edge_neighbours.capacity() + edge_offsets.capacity() + candidate_offsets.capacity() + species.capacity() +
        reached_ghosts.capacity()) *
-      sizeof(int64_t) + candidates.capacity() * sizeof(int) +
+      sizeof(int64_t) + (candidates.capacity() + list_row.capacity()) * sizeof(int) +
       (last_move.capacity() + first_x.capacity() + label_index.capacity() + label_score.capacity() +
        structure_scores.capacity()) *
       sizeof(double);

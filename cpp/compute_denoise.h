@@ -75,6 +75,7 @@ class ComputeDenoise : public Compute {
   std::vector<int64_t> candidate_offsets;    // CSR over owned atoms: neighbours within cutoff + margin
   std::vector<int> candidates;
   std::vector<int64_t> reached_ghosts;    // ghost atoms among the candidates: the only ones edges reach
+  std::vector<int> list_row;              // each owned atom's row in the occasional list (-1: none)
   std::vector<int64_t> edge_offsets, edge_neighbours;    // CSR graph of one iteration
   std::vector<float> edge_vectors;                       // scaled, centre -> neighbour
   std::vector<int64_t> species;                          // model species of owned and ghost atoms

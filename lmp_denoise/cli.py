@@ -323,12 +323,13 @@ def _upgrade(args: argparse.Namespace) -> int:
 
     if args.label_threshold is not None and not 0 < args.label_threshold < 1:
         raise UserError(f"--label-threshold must be in (0, 1), not {args.label_threshold}")
-    neighbours = _label_neighbours(args, load(args.input).species) if args.label_neighbours else None
     if args.shape not in (None, "yes", "no"):
         raise UserError(f"--shape must be yes or no, not '{args.shape}'")
     shape = None if args.shape is None else args.shape == "yes"
-    recipe = _recipe(args, load(args.input).iteration)
     average = None if args.label_average is None else _label_average(args)
+    old = load(args.input)
+    neighbours = _label_neighbours(args, old.species) if args.label_neighbours else None
+    recipe = _recipe(args, old.iteration)
     path = upgrade(args.input, args.output, neighbours, args.label_threshold, recipe, _command_line(), shape, average)
     print(f"{args.input} -> {path}: model file format {FORMAT_VERSION}")
     return 0

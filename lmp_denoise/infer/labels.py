@@ -399,7 +399,7 @@ def _label_slab(
     near = neighbourhoods(positions, cell, pbc, species, labels.reach, width, labels.neighbour_species)
     best = np.ones(home)
     index = np.full(home, len(labels.names) - 1)
-    structures = np.ones((home, len(labels.names) - 1))
+    structures = np.ones((home, len(labels.names) - 1)) if every else None
     for centre in sorted({t.species for t in labels.templates}):
         templates = [t for t in labels.templates if t.species == centre]
         atoms = np.flatnonzero(species[:home] == centre)
@@ -407,9 +407,9 @@ def _label_slab(
         winner = np.argmin(scores, axis=0)  # the first of equal scores, as the compiled kernel
         best[atoms] = scores[winner, np.arange(len(atoms))]
         index[atoms] = np.array([t.label for t in templates])[winner]
-        for template, row in zip(templates, scores, strict=True):
+        for template, row in zip(templates, scores, strict=True) if every else ():
             structures[atoms, template.label] = np.minimum(structures[atoms, template.label], row)
-    return index, best, near.atom[:home, :keep], near.distance[:home, :keep], structures if every else None
+    return index, best, near.atom[:home, :keep], near.distance[:home, :keep], structures
 
 
 def _averaged(

@@ -77,6 +77,7 @@ struct DenoiseLabels {
       if (!t.pairs.empty()) t.run_end.push_back(t.pairs.size());
     }
   }
+
   int other() const { return static_cast<int>(names.size()) - 1; }
 
   // neighbours that templates and inheritance look at
@@ -110,7 +111,7 @@ struct DenoiseLabels {
     near.resize(keep);
   }
 
-  struct Descriptor {    // of one atom for one k: species counts, sorted radial and pair distances
+  struct Descriptor {    // of one atom for one k: species counts, radial and pair distances
     size_t k = 0;
     std::vector<int> counts;
     std::vector<double> radial, pairs;    // pairs: unsorted until a template needs them sorted
@@ -160,7 +161,8 @@ struct DenoiseLabels {
   {
     std::fill(scores, scores + other(), 1.0);
     size_t described = 0;
-    for (const auto &t : templates) scores[t.label] = std::min(scores[t.label], score(t, species, sorted, seen, described, scores[t.label]));
+    for (const auto &t : templates)
+      scores[t.label] = std::min(scores[t.label], score(t, species, sorted, seen, described, scores[t.label]));
   }
 
   // label and score from averaged structure scores: the structure of the lowest mean, if the atom's
