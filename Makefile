@@ -38,6 +38,7 @@ cases: install
 
 # silica polymorphs (paper case 7): Tersoff MD, labels and bond geometry with the sio2 model, docs/sio2.md
 sio2: install
+	$(BIN)/python benchmarks/sio2/quartz_order.py
 	$(BIN)/python benchmarks/sio2/polymorphs.py
 
 # the supervised-classifier ablation (paper Fig. 3 c, f) on the DC3 data (make dc3 first), docs/ablation.md
