@@ -326,11 +326,14 @@ def _upgrade(args: argparse.Namespace) -> int:
     if args.shape not in (None, "yes", "no"):
         raise UserError(f"--shape must be yes or no, not '{args.shape}'")
     shape = None if args.shape is None else args.shape == "yes"
+    if args.scale_recipe not in ("current", "keep"):
+        raise UserError(f"--scale-recipe must be current or keep, not '{args.scale_recipe}'")
     average = None if args.label_average is None else _label_average(args)
     old = load(args.input)
     neighbours = _label_neighbours(args, old.species) if args.label_neighbours else None
     recipe = _recipe(args, old.iteration)
-    path = upgrade(args.input, args.output, neighbours, args.label_threshold, recipe, _command_line(), shape, average)
+    current = args.scale_recipe == "current"
+    path = upgrade(args.input, args.output, neighbours, args.label_threshold, recipe, _command_line(), shape, average, current)
     print(f"{args.input} -> {path}: model file format {FORMAT_VERSION}")
     return 0
 
@@ -558,7 +561,9 @@ def build_parser() -> argparse.ArgumentParser:
         "it in the current format: the same trained weights, metadata and training commands, with the tabulated "
         "network that the LAMMPS compute and the fused kernel evaluate, and the network's largest response measured "
         "again. --momentum/--stepsize set the file's default iteration recipe (refused if it would not converge); "
-        "--shape yes makes the automatic scale also undo a system's homogeneous deformation (since 0.8), no stops it.",
+        "--shape yes makes the automatic scale also undo a system's homogeneous deformation (since 0.8), no stops it; "
+        "--scale-recipe current writes this version's constants of the automatic scale (since 0.11: small clusters "
+        "measured by their interior).",
     )
     upg.add_argument("input", metavar="INPUT", help="model file to read")
     upg.add_argument("-o", "--output", required=True, help="model file to write (may be INPUT)")
@@ -572,6 +577,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _recipe_options(upg)
     upg.add_argument("--shape", metavar="yes|no", help="measure and undo the homogeneous deformation (default: as INPUT)")
+    upg.add_argument(
+        "--scale-recipe",
+        metavar="current|keep",
+        default="keep",
+        help="current: this version's constants of the automatic scale, deformation estimate as INPUT (default: keep)",
+    )
     upg.set_defaults(run=_upgrade)
 
     doc = sub.add_parser(

@@ -338,19 +338,23 @@ def upgrade(
     command: str | None = None,
     shape: bool | None = None,
     label_average: float | None = None,
+    scale_recipe: bool = False,
 ) -> Path:
     """Rewrite a model file in the current format (same weights, metadata and history), adding
     the structure labels of its training lattices if it has none; the label options rebuild them
     (``label_average`` sets their average reach, model units, without rebuilding),
-    ``recipe`` replaces the iteration recipe, ``shape`` True writes this version's constants of the
-    deformation estimate into the file's scale recipe (False: no estimate); ``command`` is added to
-    the file's ``upgrades``."""
+    ``recipe`` replaces the iteration recipe, ``scale_recipe`` writes this version's constants of
+    the automatic scale into the file (its deformation estimate on or off as before), ``shape``
+    True writes this version's constants of the deformation estimate into the file's scale recipe
+    (False: no estimate); ``command`` is added to the file's ``upgrades``."""
     old = load(source)
     metadata = {k: v for k, v in old.metadata.items() if k not in ("format_version", "network")}
     if command:
         metadata["upgrades"] = [*metadata.get("upgrades", []), command]
     if recipe is not None:
         metadata["iteration"] = recipe.as_dict()
+    if scale_recipe:
+        metadata["scale_recipe"] = {**RECIPE.as_dict(), "shape_rounds": old.scale_recipe.shape_rounds}
     if shape is not None:
         misread = shape_misreads(metadata.get("structures", [])) if shape else {}
         if misread:
@@ -361,7 +365,7 @@ def upgrade(
             )
         current = {k: v for k, v in RECIPE.as_dict().items() if k.startswith("shape_")}
         metadata["scale_recipe"] = {
-            **old.scale_recipe.as_dict(),
+            **metadata.get("scale_recipe", old.scale_recipe.as_dict()),
             **current,
             "shape_rounds": current["shape_rounds"] if shape else 0,
         }
