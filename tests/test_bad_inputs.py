@@ -146,6 +146,7 @@ CASES = [
     (["upgrade", "gone.pt", "-o", "new.pt"], "does not exist"),
     (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--shape", "yes"], "its first shell is not isotropic"),
     (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--shape", "maybe"], "--shape must be yes or no, not 'maybe'"),
+    (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--scale-recipe", "newest"], "--scale-recipe must be current or keep"),
     (D + ["ok.dump", "-o", "o.dump", "--shape", "cubic"], "--shape must be auto or none, not 'cubic'"),
     (D + ["ok.dump", "-o", "o.dump", "--disorder", "some"], "--disorder must be first or all, not 'some'"),
     (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--disorder", "none"], "--disorder must be first or all, not 'none'"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,8 +14,9 @@ from e3nn.util.jit import script
 
 from lmp_denoise.data.lattices import supercell
 from lmp_denoise.infer.denoise import denoise, length_scale
+from lmp_denoise.infer.scale import RECIPE
 from lmp_denoise.models import load_model
-from lmp_denoise.models.modelfile import FORMAT_VERSION, METADATA_NAME, PLAIN, load
+from lmp_denoise.models.modelfile import FORMAT_VERSION, METADATA_NAME, PLAIN, load, save
 from lmp_denoise.nn.inference import Evaluator
 from lmp_denoise.nn.neighbors import build_graph, edges
 
@@ -94,3 +96,17 @@ def test_format_1_file_is_read_and_upgraded(tmp_path):
     assert upgraded.metadata["format_version"] == FORMAT_VERSION
     assert upgraded.metadata["command_history"] == shipped.metadata["command_history"]
     assert np.abs(denoise(atoms, upgraded, steps=2).atoms.positions - expected).max() < 1e-6
+
+
+def test_upgrade_writes_the_current_scale_recipe_and_keeps_the_deformation_setting(tmp_path):
+    """A file with 0.3-0.10's dense part (0.85 x the 90th percentile) takes this version's
+    constants with --scale-recipe current; sio2 still does not undo deformations."""
+    shipped = load_model("sio2")
+    meta = {k: v for k, v in shipped.metadata.items() if k not in ("network", "format_version")}
+    meta["scale_recipe"] = {**meta["scale_recipe"], "dense_fraction": 0.85, "dense_quantile": 0.9}
+    old, new = save(shipped.network(), meta, tmp_path / "old.pt"), tmp_path / "new.pt"
+    command = [str(BIN / "lmp-denoise"), "upgrade", str(old), "-o", str(new), "--scale-recipe", "current"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert load(old).scale_recipe.dense_quantile == 0.9
+    assert load(new).scale_recipe == replace(RECIPE, shape_rounds=0)
