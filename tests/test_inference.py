@@ -99,11 +99,12 @@ def test_format_1_file_is_read_and_upgraded(tmp_path):
 
 
 def test_upgrade_writes_the_current_scale_recipe_and_keeps_the_deformation_setting(tmp_path):
-    """A file with 0.3-0.10's dense part (0.85 x the 90th percentile) takes this version's
-    constants with --scale-recipe current; sio2 still does not undo deformations."""
-    shipped = load_model("sio2")
+    """A metal model file with 0.3-0.10's dense part (0.85 x the 90th percentile) takes this
+    version's constants with --scale-recipe current; one without the deformation estimate keeps
+    it off."""
+    shipped = load_model("fcc-bcc-hcp")
     meta = {k: v for k, v in shipped.metadata.items() if k not in ("network", "format_version")}
-    meta["scale_recipe"] = {**meta["scale_recipe"], "dense_fraction": 0.85, "dense_quantile": 0.9}
+    meta["scale_recipe"] = {**meta["scale_recipe"], "dense_fraction": 0.85, "dense_quantile": 0.9, "shape_rounds": 0}
     old, new = save(shipped.network(), meta, tmp_path / "old.pt"), tmp_path / "new.pt"
     command = [str(BIN / "lmp-denoise"), "upgrade", str(old), "-o", str(new), "--scale-recipe", "current"]
     result = subprocess.run(command, capture_output=True, text=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -10,13 +12,16 @@ from lmp_denoise.data.lattices import (
     REFERENCE_VOLUME,
     SILICA,
     SILICA_SITES,
+    SPECIES,
     TERSOFF_SILICA,
     conventional_cell,
     nearest_neighbour_distance,
+    scale_recipe,
     silica_cell,
     species_of,
     supercell,
     training_cell,
+    uneven_density,
 )
 from lmp_denoise.data.noise import NoisyLattices
 from lmp_denoise.infer import scale
@@ -232,9 +237,22 @@ def test_auto_volume_of_a_small_cluster_comes_from_its_interior():
     args = noisy_cluster(8.0)
     for name in ("fcc-bcc-hcp", "dc3-six", "sio2"):  # the shipped files carry this version's constants
         recipe = load_model(name).scale_recipe
-        assert (recipe.dense_fraction, recipe.dense_quantile) == (scale.RECIPE.dense_fraction, scale.RECIPE.dense_quantile)
+        assert recipe == replace(scale_recipe(load_model(name).metadata["structures"]), shape_rounds=recipe.shape_rounds)
     assert volume_per_atom(*args, ScaleRecipe(dense_fraction=0.85, dense_quantile=0.9)) > 1.08 * REFERENCE_VOLUME
     assert volume_per_atom(*args) < 1.05 * REFERENCE_VOLUME
+
+
+def test_silica_keeps_the_dense_part_of_before_0_11():
+    """Silica's O atoms count ~10% more neighbours than its Si: 0.9 x the 98th percentile would
+    leave out the Si, so its models keep 0.85 x the 90th (and its training scale with it)."""
+    assert [uneven_density(name) for name in ("fcc", "hcp", "cd", "rocksalt", "alpha-quartz", "beta-cristobalite")] == [
+        False, False, False, False, True, True,
+    ]  # fmt: skip
+    assert scale_recipe(["fcc", "beta-quartz"]) == scale.UNEVEN and scale_recipe(["fcc", "hd"]) == scale.RECIPE
+    atoms = supercell("alpha-quartz", 1000)
+    silicon = np.array([SPECIES["alpha-quartz"][t] == "Si" for t in atoms.get_tags()])
+    dense = scale.dense_volume(atoms.positions, atoms.cell.array, atoms.pbc, scale.RECIPE)[1]
+    assert not dense[silicon].any() and scale.dense_volume(atoms.positions, atoms.cell.array, atoms.pbc, scale.UNEVEN)[1].all()
 
 
 @pytest.mark.parametrize("name", ["fcc", "hcp", "rocksalt"])

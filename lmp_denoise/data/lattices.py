@@ -10,11 +10,15 @@ factor, whatever its density (quartz and cristobalite share bond lengths, not de
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ase import Atoms
 from ase.build import bulk
 from ase.spacegroup import crystal
+
+if TYPE_CHECKING:
+    from ..infer.scale import ScaleRecipe
 
 #: Volume per atom of every reference lattice (Cu fcc at a = 3.615 A), in A^3.
 REFERENCE_VOLUME = 3.615**3 / 4.0
@@ -121,12 +125,36 @@ def supercell(name: str, min_atoms: int = 400, volume_per_atom: float | None = N
 
 
 @cache
+def uneven_density(name: str) -> bool:
+    """Whether the atoms of the ideal lattice ``name`` count unequal neighbour densities in the
+    automatic scale's sphere (silica: O more than Si), which its dense part cannot tell from a
+    surface."""
+    from ..infer.scale import RECIPE, nearest_distances, neighbour_counts
+
+    atoms = supercell(name, 1000)
+    args = (atoms.positions, atoms.cell.array, atoms.pbc)
+    d = nearest_distances(*args)[0]
+    count = neighbour_counts(*args, RECIPE.sphere_radius * d, RECIPE.smoothing * d)
+    return bool(count.min() < 0.99 * count.max())
+
+
+def scale_recipe(names: list[str]) -> ScaleRecipe:
+    """The automatic scale's recipe (infer/scale.py ScaleRecipe) for a model of the lattices
+    ``names``: this version's, or its dense part before 0.11 where a lattice's atoms count unequal
+    densities."""
+    from ..infer.scale import RECIPE, UNEVEN
+
+    return UNEVEN if any(uneven_density(name) for name in names) else RECIPE
+
+
+@cache
 def training_scale(name: str) -> float:
     """Length factor that makes the automatic scale read ``REFERENCE_VOLUME`` on ``name``."""
     from ..infer.scale import volume_per_atom
 
     atoms = supercell(name, 1000)
-    return (REFERENCE_VOLUME / volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc)) ** (1.0 / 3.0)
+    volume = volume_per_atom(atoms.positions, atoms.cell.array, atoms.pbc, scale_recipe([name]))
+    return (REFERENCE_VOLUME / volume) ** (1.0 / 3.0)
 
 
 def training_cell(name: str, min_atoms: int = 1) -> Atoms:

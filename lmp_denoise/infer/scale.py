@@ -4,9 +4,10 @@ Per atom, a smoothed count of neighbours inside a sphere of radius 1.8 d (d = me
 nearest-neighbour distance, smoothing width 0.8 d) gives a local density. Atoms whose count is
 below 0.9 x the count at the 98th percentile are surface atoms (a cluster of 200 atoms has more
 of them than bulk atoms) and drop out; the median count of the rest gives the volume, which so
-ignores surfaces, vacuum and a minority phase. (Files written before 0.11 leave out counts below
-0.85 x the 90th percentile: in a cluster of 180 atoms most spheres reach past the surface, and
-that recipe read its lengths 3% too long; the denoiser then expanded it.) On perfect fcc, bcc and hcp the estimate is within
+ignores surfaces, vacuum and a minority phase. (Files written before 0.11, and models of lattices
+whose atoms count unequal densities, such as silica, leave out counts below 0.85 x the 90th
+percentile: in a cluster of 180 atoms most spheres reach past the surface, and that recipe read
+its lengths 3% too long; the denoiser then expanded it.) On perfect fcc, bcc and hcp the estimate is within
 0.5% of the true volume, on all seven reference lattices within 4%, hot or cold. The constants
 (``ScaleRecipe``) are written into every model file, and Python and the LAMMPS compute
 (cpp/denoise_scale.cpp) read them from there; a test checks both give the same scale.
@@ -15,7 +16,7 @@ that recipe read its lengths 3% too long; the denoiser then expanded it.) On per
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -61,6 +62,9 @@ class ScaleRecipe:
 
 # written into new model files; runtimes read it back from the file
 RECIPE = ScaleRecipe(dense_fraction=0.9, dense_quantile=0.98, gas_spread=0.3, shape_rounds=2)
+# the dense part before 0.11, still that of models of lattices whose atoms count unequal densities
+# (silica: its O atoms count 10% more than its Si): RECIPE's would leave out a whole species
+UNEVEN = replace(RECIPE, dense_fraction=0.85, dense_quantile=0.9)
 
 
 class StructureError(DenoiseError, ValueError):

@@ -228,24 +228,27 @@ def shape_misreads(structures: list[str]) -> dict[str, float]:
     """The training lattices on which the deformation estimate (infer/scale.py shape_correction)
     reads a deformation, with its size: their first shells are not isotropic (silica's
     polymorphs), so a model trained on them is left without the estimate."""
-    from ..data.lattices import training_cell
+    from ..data.lattices import scale_recipe, training_cell
 
     out = {}
     for name in structures:
         atoms = training_cell(name, 1000)
-        cell, pbc = atoms.cell.array, atoms.pbc
-        d = nearest_distances(atoms.positions, cell, pbc, RECIPE)[0]
-        dense = dense_volume(atoms.positions, cell, pbc, RECIPE, d)[1]
-        value = anisotropy(shape_correction(atoms.positions, cell, pbc, dense, d, RECIPE))
+        cell, pbc, recipe = atoms.cell.array, atoms.pbc, scale_recipe([name])
+        d = nearest_distances(atoms.positions, cell, pbc, recipe)[0]
+        dense = dense_volume(atoms.positions, cell, pbc, recipe, d)[1]
+        value = anisotropy(shape_correction(atoms.positions, cell, pbc, dense, d, recipe))
         if value > SHAPE_TOLERANCE:
             out[name] = value
     return out
 
 
 def shape_recipe(structures: list[str]) -> ScaleRecipe:
-    """The scale recipe of a new model file: this version's, without the deformation estimate if
-    it misreads one of the model's lattices."""
-    return replace(RECIPE, shape_rounds=0) if shape_misreads(structures) else RECIPE
+    """The scale recipe of a new model file: this version's for its lattices (data/lattices.py
+    scale_recipe), without the deformation estimate if it misreads one of them."""
+    from ..data.lattices import scale_recipe
+
+    recipe = scale_recipe(structures)
+    return replace(recipe, shape_rounds=0) if shape_misreads(structures) else recipe
 
 
 def save(net: DenoiserNet, metadata: dict, path: str | Path, intervals: int = DEFAULT_INTERVALS) -> Path:
@@ -344,7 +347,8 @@ def upgrade(
     the structure labels of its training lattices if it has none; the label options rebuild them
     (``label_average`` sets their average reach, model units, without rebuilding),
     ``recipe`` replaces the iteration recipe, ``scale_recipe`` writes this version's constants of
-    the automatic scale into the file (its deformation estimate on or off as before), ``shape``
+    the automatic scale for its lattices into the file (its deformation estimate on or off as
+    before), ``shape``
     True writes this version's constants of the deformation estimate into the file's scale recipe
     (False: no estimate); ``command`` is added to the file's ``upgrades``."""
     old = load(source)
@@ -354,7 +358,10 @@ def upgrade(
     if recipe is not None:
         metadata["iteration"] = recipe.as_dict()
     if scale_recipe:
-        metadata["scale_recipe"] = {**RECIPE.as_dict(), "shape_rounds": old.scale_recipe.shape_rounds}
+        from ..data.lattices import scale_recipe as lattice_recipe
+
+        current = lattice_recipe(metadata.get("structures", [])).as_dict()
+        metadata["scale_recipe"] = {**current, "shape_rounds": old.scale_recipe.shape_rounds}
     if shape is not None:
         misread = shape_misreads(metadata.get("structures", [])) if shape else {}
         if misread:
