@@ -7,8 +7,9 @@ of them than bulk atoms) and drop out; the median count of the rest gives the vo
 ignores surfaces, vacuum and a minority phase. (Files written before 0.11, and models of lattices
 whose atoms count unequal densities, such as silica, leave out counts below 0.85 x the 90th
 percentile: in a cluster of 180 atoms most spheres reach past the surface, and that recipe read
-its lengths 3% too long; the denoiser then expanded it.) On perfect fcc, bcc and hcp the estimate is within
-0.5% of the true volume, on all seven reference lattices within 4%, hot or cold. The constants
+its lengths 3% too long; the denoiser then expanded it.) On perfect fcc, bcc and hcp the
+estimate is within 0.5% of the true volume, on all seven reference lattices within 4%, hot or
+cold. The constants
 (``ScaleRecipe``) are written into every model file, and Python and the LAMMPS compute
 (cpp/denoise_scale.cpp) read them from there; a test checks both give the same scale.
 """

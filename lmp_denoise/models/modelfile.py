@@ -341,12 +341,12 @@ def upgrade(
     command: str | None = None,
     shape: bool | None = None,
     label_average: float | None = None,
-    scale_recipe: bool = False,
+    current_scale: bool = False,
 ) -> Path:
     """Rewrite a model file in the current format (same weights, metadata and history), adding
     the structure labels of its training lattices if it has none; the label options rebuild them
     (``label_average`` sets their average reach, model units, without rebuilding),
-    ``recipe`` replaces the iteration recipe, ``scale_recipe`` writes this version's constants of
+    ``recipe`` replaces the iteration recipe, ``current_scale`` writes this version's constants of
     the automatic scale for its lattices into the file (its deformation estimate on or off as
     before), ``shape``
     True writes this version's constants of the deformation estimate into the file's scale recipe
@@ -357,10 +357,10 @@ def upgrade(
         metadata["upgrades"] = [*metadata.get("upgrades", []), command]
     if recipe is not None:
         metadata["iteration"] = recipe.as_dict()
-    if scale_recipe:
-        from ..data.lattices import scale_recipe as lattice_recipe
+    if current_scale:
+        from ..data.lattices import scale_recipe
 
-        current = lattice_recipe(metadata.get("structures", [])).as_dict()
+        current = scale_recipe(metadata.get("structures", [])).as_dict()
         metadata["scale_recipe"] = {**current, "shape_rounds": old.scale_recipe.shape_rounds}
     if shape is not None:
         misread = shape_misreads(metadata.get("structures", [])) if shape else {}
