@@ -19,12 +19,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from ase.io import write
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cases"))
 from common import FIGURES, OUT  # noqa: E402
-from snapshots import TIMESTEP, force_field  # noqa: E402
+from snapshots import TIMESTEP, force_field, system  # noqa: E402
 
 from lmp_denoise.data.lattices import TERSOFF_SILICA, silica_cell, supercell  # noqa: E402
 from lmp_denoise.data.md import new_lammps  # noqa: E402
@@ -54,9 +53,8 @@ def series(temperature: float) -> tuple[np.ndarray, np.ndarray]:
     beta_sites = atoms.get_scaled_positions() - pattern
     cell = atoms.cell.array.copy()
     lmp = new_lammps()
-    with tempfile.TemporaryDirectory() as folder:
-        write(f"{folder}/quartz.data", atoms, format="lammps-data", specorder=["Si", "O"], atom_style="atomic")
-        lmp.commands_list(["units metal", "atom_style atomic", "boundary p p p", f"read_data {folder}/quartz.data"])
+    with tempfile.TemporaryDirectory() as folder:  # the same supercell, written and read
+        lmp.commands_list(["units metal", "atom_style atomic", *system("alpha-quartz", Path(folder), ATOMS)])
     lmp.commands_list(
         [
             *force_field(),

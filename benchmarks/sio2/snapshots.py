@@ -28,6 +28,7 @@ TEMPERATURES = (600, 1000, 1500, 2000)
 #: Alpha quartz where it is stable under this potential (below ~450 K, quartz_order.py), in a cell
 #: large enough to keep its tilt order: 3,087 atoms (the 720-atom cell loses it at 300 K).
 COLD_QUARTZ, COLD_ATOMS = 300, 3000
+ATOMS = 600  # the smallest supercell of every other run
 LIQUID = 4000
 TIMESTEP = 0.001  # ps: oxygen is light and Tersoff bonds are stiff
 
@@ -36,7 +37,7 @@ def force_field() -> list[str]:
     return ["mass 1 28.0855", "mass 2 15.999", "pair_style tersoff", f"pair_coeff * * {potential_dir() / 'SiO.tersoff'} Si O"]
 
 
-def system(polymorph: str, folder: Path, min_atoms: int = 600) -> list[str]:
+def system(polymorph: str, folder: Path, min_atoms: int = ATOMS) -> list[str]:
     """LAMMPS commands that read the polymorph's supercell (types: 1 Si, 2 O)."""
     atoms = supercell(polymorph, min_atoms)
     path = folder / f"{polymorph}.data"
@@ -44,9 +45,9 @@ def system(polymorph: str, folder: Path, min_atoms: int = 600) -> list[str]:
     return ["boundary p p p", f"read_data {path}"]
 
 
-def crystal(polymorph: str, temperature: float, min_atoms: int = 600) -> Frames:
+def crystal(polymorph: str, temperature: float, min_atoms: int = ATOMS) -> Frames:
     assert polymorph in SILICA
-    size = "" if min_atoms == 600 else f"_{min_atoms}"
+    size = "" if min_atoms == ATOMS else f"_{min_atoms}"
     with tempfile.TemporaryDirectory() as folder:
         return simulate(
             f"sio2_{polymorph}_{temperature:.0f}{size}",
