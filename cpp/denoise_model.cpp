@@ -121,6 +121,9 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
   } catch (std::exception &e) {
     throw std::runtime_error("'" + path + "' metadata is incomplete (" + e.what() + "); re-export the model");
   }
+  const std::string bad_scale = info.scale_recipe.problem();
+  if (!bad_scale.empty())
+    throw std::runtime_error("'" + path + "' has a bad scale recipe (" + bad_scale + "); re-export the model");
   if (info.dtype != "float32")
     throw std::runtime_error("'" + path + "' has dtype " + info.dtype + ", only float32 models are supported");
   return info;

@@ -6,11 +6,39 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
 
 using namespace LAMMPS_NS;
+
+std::string DenoiseScale::Recipe::problem() const
+{
+  const struct {
+    const char *name;
+    double value, low, high;
+  } limits[] = {{"sphere_radius", sphere_radius, 1.0, 10.0},
+                {"smoothing", smoothing, 0.0, 5.0},
+                {"first_search", first_search, 1.0, 5.0},
+                {"overlap_fraction", overlap_fraction, 0.0, 1.0},
+                {"dense_fraction", dense_fraction, 0.0, 1.0},
+                {"dense_quantile", dense_quantile, 0.0, 1.0},
+                {"gas_spread", gas_spread, 0.0, 10.0},
+                {"shape_rounds", double(shape_rounds), 0.0, 10.0},
+                {"shape_search", shape_search, 1.0, 5.0},
+                {"shape_min_shell", double(shape_min_shell), 1.0, 64.0},
+                {"shape_min_atoms", double(shape_min_atoms), 1.0, 1e9},
+                {"shape_settle", shape_settle, 0.0, 10.0},
+                {"shape_slack", shape_slack, 0.0, 1.0}};
+  for (const auto &limit : limits) {
+    if (limit.value >= limit.low && limit.value <= limit.high) continue;
+    char text[160];
+    snprintf(text, sizeof(text), "%s must be %g to %g, not %g", limit.name, limit.low, limit.high, limit.value);
+    return text;
+  }
+  return "";
+}
 
 double DenoiseScale::window(double r, double radius, double width)
 {

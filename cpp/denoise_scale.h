@@ -13,6 +13,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace LAMMPS_NS {
@@ -34,6 +35,10 @@ namespace DenoiseScale {
     // the last round may change the estimate by at most settle x its anisotropy before, plus
     // slack; else nothing is undone
     double shape_settle = 0.5, shape_slack = 0.005;
+
+    // "" if every constant lies in its range, else which one does not and why (the ranges of
+    // lmp_denoise/infer/scale.py SCALE_LIMITS, the same message)
+    std::string problem() const;
   };
 
   // Order statistics of non-negative values spread over the ranks of a communicator, exact and

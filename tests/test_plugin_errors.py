@@ -149,6 +149,32 @@ def test_bad_label_average_in_the_model_file(lmp, tmp_path):
         _ = load(path).labels
 
 
+@pytest.mark.parametrize(
+    "constant, value, message",
+    [
+        ("dense_quantile", 1.5, "dense_quantile must be 0 to 1, not 1.5"),
+        ("sphere_radius", 0.0, "sphere_radius must be 1 to 10, not 0"),
+        ("shape_min_shell", 0, "shape_min_shell must be 1 to 64, not 0"),
+    ],
+)
+def test_bad_scale_recipe_in_the_model_file(lmp, tmp_path, constant, value, message):
+    """A scale constant out of range (a hand-edited file) stops LAMMPS and Python with the same
+    one-line message, before any atom is counted (dense_quantile 1.5 indexed past the counts)."""
+    from lmp_denoise.data.lattices import supercell
+    from lmp_denoise.infer.denoise import denoise
+    from lmp_denoise.models.modelfile import ModelFileError
+
+    extra = {METADATA_NAME: ""}
+    torch.jit.load(str(resolve("fcc-bcc-hcp")), _extra_files=extra)
+    recipe = {**json.loads(extra[METADATA_NAME])["scale_recipe"], constant: value}
+    path = model_file_with(tmp_path, scale_recipe=recipe)
+    expected = f"'{path}' has a bad scale recipe ({message}); re-export the model"
+    assert expected in failure(lmp, f"compute dn all denoise {path} 8")
+    with pytest.raises(ModelFileError) as caught:
+        denoise(supercell("fcc", 100), path)
+    assert str(caught.value) == expected
+
+
 def test_momentum_needs_the_measured_response(lmp, tmp_path):
     path = model_file_with(tmp_path, iteration={"stepsize": 1.0, "momentum": 0.0})
     message = failure(lmp, f"compute dn all denoise {path} 8 momentum 0.3 stepsize 1.4")

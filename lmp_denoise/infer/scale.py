@@ -57,8 +57,34 @@ class ScaleRecipe:
     shape_settle: float = 0.5
     shape_slack: float = 0.005
 
+    def __post_init__(self) -> None:
+        """Raises ValueError on a constant outside ``SCALE_LIMITS`` (a hand-edited model file)."""
+        for name, (low, high) in SCALE_LIMITS.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be {low:g} to {high:g}, not {value:g}")
+
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+#: The range of each constant of ``ScaleRecipe`` that a model file may carry (inclusive; the
+#: plugin checks the same ranges, cpp/denoise_scale.cpp ``Recipe::problem``).
+SCALE_LIMITS = {
+    "sphere_radius": (1.0, 10.0),
+    "smoothing": (0.0, 5.0),
+    "first_search": (1.0, 5.0),
+    "overlap_fraction": (0.0, 1.0),
+    "dense_fraction": (0.0, 1.0),
+    "dense_quantile": (0.0, 1.0),
+    "gas_spread": (0.0, 10.0),
+    "shape_rounds": (0, 10),
+    "shape_search": (1.0, 5.0),
+    "shape_min_shell": (1, 64),
+    "shape_min_atoms": (1, 10**9),
+    "shape_settle": (0.0, 10.0),
+    "shape_slack": (0.0, 1.0),
+}
 
 
 # written into new model files; runtimes read it back from the file

@@ -144,7 +144,12 @@ class LoadedModel:
     @property
     def scale_recipe(self) -> ScaleRecipe:
         """Constants of the automatic scale (files of format 1 carry none: this version's)."""
-        return ScaleRecipe(**self.metadata["scale_recipe"]) if "scale_recipe" in self.metadata else RECIPE
+        if "scale_recipe" not in self.metadata:
+            return RECIPE
+        try:
+            return ScaleRecipe(**self.metadata["scale_recipe"])
+        except (TypeError, ValueError) as err:
+            raise ModelFileError(f"'{self.path}' has a bad scale recipe ({err}); re-export the model") from None
 
     @property
     def labels(self) -> LabelSet:
