@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,6 +35,7 @@ class TrainSettings:
     open_fraction: float = 0.5  # structures with free surfaces or voids (data/noise.py)
     strain: float = 0.02  # largest component of the random homogeneous strain (data/noise.py)
     loss_floor: float = 0.5  # noise level, x sigma_max, below which the loss weight stops growing
+    hot_spots: float = 0.0  # largest log-spread of the noise amplitude within a structure (data/noise.py)
     label_neighbours: list[str] | None = None  # species the structure labels look at (None: all)
     label_threshold: float = THRESHOLD  # largest template score of a labelled atom
     label_average: float = 0.0  # model units: structure choice averaged over label neighbours this close (0 off)
@@ -74,6 +76,7 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
         open_fraction=settings.open_fraction,
         strain=settings.strain,
         loss_floor=settings.loss_floor,
+        hot_spots=settings.hot_spots,
     )
     start, history = 0, []
     if resume is not None:
@@ -87,7 +90,9 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
         settings.earlier_commands = [*earlier, settings.command]
     checkpoint = settings.checkpoint or settings.output.with_suffix(".ckpt")
     log = open(settings.log, "a") if settings.log else None
-    bar = tqdm(range(start, settings.steps), initial=start, total=settings.steps, desc="train", unit="step")
+    # in a batch log (stderr not a terminal) one progress line every 30 s, not ten a second
+    every = 0.1 if sys.stderr.isatty() else 30.0
+    bar = tqdm(range(start, settings.steps), initial=start, total=settings.steps, desc="train", unit="step", mininterval=every)
     t0 = time.time()
     for step in bar:
         for group in optimizer.param_groups:
@@ -97,7 +102,7 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
         loss.backward()
         optimizer.step()
         history.append(loss.item())
-        bar.set_postfix(loss=f"{np.mean(history[-50:]):.3e}")
+        bar.set_postfix(loss=f"{np.mean(history[-50:]):.3e}", refresh=False)
         if log:
             log.write(json.dumps({"step": step + 1, "loss": history[-1], "time": time.time() - t0}) + "\n")
             log.flush()
@@ -144,6 +149,7 @@ def _metadata(settings: TrainSettings, history: list[float]) -> dict:
         "density_jitter": settings.jitter,
         "open_fraction": settings.open_fraction,
         "strain": settings.strain,
+        "hot_spots": settings.hot_spots,
         "loss": f"noise MSE weighted 1 / (sigma^2 + ({settings.loss_floor} sigma_max)^2) (lmp_denoise/data/noise.py)",
         "config": config.as_dict(),
         "training": {
