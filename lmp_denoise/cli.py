@@ -36,8 +36,6 @@ def _train(args: argparse.Namespace) -> int:
         raise UserError(f"--open-fraction must be in [0, 1], not {args.open_fraction}")
     if not args.loss_floor > 0:
         raise UserError(f"--loss-floor must be > 0, not {args.loss_floor}")
-    if not 0 <= args.hot_spots <= 1:
-        raise UserError(f"--hot-spots must be in [0, 1], not {args.hot_spots}")
     if not 0 <= args.strain < 0.2:
         raise UserError(f"--strain must be in [0, 0.2), not {args.strain}")
     _check_writable(Path(args.output))
@@ -69,7 +67,6 @@ def _train(args: argparse.Namespace) -> int:
         open_fraction=args.open_fraction,
         strain=args.strain,
         loss_floor=args.loss_floor,
-        hot_spots=args.hot_spots,
         label_neighbours=_label_neighbours(args, species_of(structures)),
         label_threshold=args.label_threshold,
         label_average=_label_average(args),
@@ -463,15 +460,6 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.5,
         help="noise level (x the largest) below which errors stop gaining weight in the loss (default: %(default)s)",
-    )
-    train.add_argument(
-        "--hot-spots",
-        metavar="S",
-        type=float,
-        default=0.0,
-        help="let the noise amplitude vary within each structure by exp(s f), f a smooth random field of unit "
-        "variance, s drawn up to S (as hotter and colder regions of a snapshot near Tm; 0: one amplitude per "
-        "structure) (default: %(default)s)",
     )
     train.add_argument(
         "--label-neighbours",

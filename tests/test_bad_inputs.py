@@ -143,7 +143,6 @@ CASES = [
     (["train", "-o", "m.pt", "--structures", "fcc,quasicrystal"], "unknown structure(s) ['quasicrystal']"),
     (["train", "-o", "m.pt", "--lr", "0"], "--lr and --cutoff must be > 0"),
     (["train", "-o", "m.pt", "--steps", "0"], "--steps must be at least 1"),
-    (["train", "-o", "m.pt", "--hot-spots", "2"], "--hot-spots must be in [0, 1], not 2.0"),
     (["upgrade", "gone.pt", "-o", "new.pt"], "does not exist"),
     (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--shape", "yes"], "its first shell is not isotropic"),
     (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--shape", "maybe"], "--shape must be yes or no, not 'maybe'"),

@@ -12,15 +12,6 @@ a spherical cluster, a thick disc whose two flat faces have a random or low-inde
 noise, so an atom with missing neighbours learns that it is not displaced: the network does not
 pull surfaces into the vacuum.
 
-The noise amplitude may vary in space (``hot_spots`` > 0): a snapshot's atoms do not all vibrate
-alike (near Tm, clusters of atoms run hotter than their surroundings for a while), and a network
-that saw only one sigma per structure reads a region's amplitude from its neighbourhood and
-removes far too little where the amplitude changes (measured on hcp at an RMS noise of 0.09 d:
-one step + PTM 100% with one sigma, 90% when it varies by a factor e^(+-0.3) over ~2 d).
-Each atom's sigma is then sigma x exp(s f - s^2 / 2), clipped at the largest sigma, with f a
-smooth random field of unit variance (random plane waves, correlation length ~2 nearest-neighbour
-distances) and s drawn per structure uniformly up to ``hot_spots``.
-
 Each atom's loss is weighted 1 / (sigma^2 + (f sigma_max)^2), normalised to a mean of 1 over the
 noise levels: errors at small noise, where the iteration ends, count more than with plain squared
 errors (where they would hardly count); the floor f (0.5) keeps large noise, which one step
@@ -40,9 +31,6 @@ from .lattices import SPECIES, nearest_neighbour_distance, species_of, training_
 
 #: Shares of cluster, slab and void among the open structures.
 OPEN_SHARES = {"cluster": 0.3, "slab": 0.5, "void": 0.2}
-#: Plane waves summed into the field of a structure's local noise amplitude, and their wavelength
-#: scale (x the nearest-neighbour distance).
-HOT_SPOT_WAVES, HOT_SPOT_LENGTH = 32, 2.0
 #: Low-index face normals in the conventional cell's frame (signs and permutations drawn at random).
 LOW_INDEX = ((1, 0, 0), (1, 1, 0), (1, 1, 1))
 
@@ -59,7 +47,7 @@ class Batch:
     structure: torch.Tensor  # per atom: index of its structure in NoisyLattices.structures
 
 
-def noise_weight(sigma: np.ndarray, sigma_max: float, f: float) -> np.ndarray:
+def noise_weight(sigma: float, sigma_max: float, f: float) -> float:
     """The loss weight of noise ``sigma`` (drawn uniformly up to ``sigma_max``; floor ``f``), mean 1."""
     mean = np.arctan(1.0 / f) / f  # of 1 / (u^2 + f^2) for u uniform in [0, 1]
     return 1.0 / (((sigma / sigma_max) ** 2 + f * f) * mean)
@@ -79,7 +67,6 @@ class NoisyLattices:
         open_fraction: float = 0.0,
         strain: float = 0.0,
         loss_floor: float = 0.5,
-        hot_spots: float = 0.0,
     ) -> None:
         self.structures = list(structures)
         self.cutoff = cutoff
@@ -87,7 +74,6 @@ class NoisyLattices:
         self.open_fraction = open_fraction
         self.strain = strain
         self.loss_floor = loss_floor
-        self.hot_spots = hot_spots
         self.species = species_of(self.structures)
         self.units = {name: self._tagged(name, 1) for name in self.structures}  # conventional cells
         self.cells = {name: self._tagged(name, min_atoms) for name in self.structures}
@@ -148,37 +134,17 @@ class NoisyLattices:
             normal = self.rng.standard_normal(3)
         return normal / np.linalg.norm(normal)
 
-    def sample(self, name: str, geometry: str = "bulk") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """One noisy structure: edge index, float64 edge vectors, species, target displacement, loss
-        weight per atom."""
+    def sample(self, name: str, geometry: str = "bulk") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+        """One noisy structure: edge index, float64 edge vectors, species, target displacement, loss weight."""
         atoms = self.structure(name, geometry)
         stretch = 1.0 + self.rng.uniform(-self.jitter, self.jitter)
         strain = self.rng.uniform(-self.strain, self.strain, (3, 3)) if self.strain else np.zeros((3, 3))
         deform = stretch * (np.eye(3) + (strain + strain.T) / 2)  # row vectors: x -> x @ deform
-        largest = self.sigma_max[name] * stretch
-        sigma = self.rng.uniform(0.0, largest) * self.local_amplitude(atoms, self.spacing[name])
-        sigma = np.minimum(sigma, largest)
-        noise = sigma[:, None] * self.rng.standard_normal((len(atoms), 3))
+        sigma = self.rng.uniform(0.0, self.sigma_max[name]) * stretch
+        noise = sigma * self.rng.standard_normal((len(atoms), 3))
         positions = atoms.positions @ deform + noise
         index, vectors = edges(positions, atoms.cell.array @ deform, atoms.pbc, self.cutoff)
-        return index, vectors, atoms.get_tags(), noise, noise_weight(sigma, largest, self.loss_floor)
-
-    def local_amplitude(self, atoms: Atoms, spacing: float) -> np.ndarray:
-        """Per atom, exp(s f - s^2 / 2) (mean 1): f a smooth random field of unit variance (in a
-        periodic cell periodic too: its wave vectors rounded to the reciprocal lattice), s drawn
-        uniformly up to ``hot_spots`` (0: ones)."""
-        if self.hot_spots == 0.0:
-            return np.ones(len(atoms))
-        waves = self.rng.normal(0.0, 1.0 / (HOT_SPOT_LENGTH * spacing), (HOT_SPOT_WAVES, 3))
-        phases = self.rng.uniform(0.0, 2.0 * np.pi, HOT_SPOT_WAVES)
-        if atoms.pbc.all():
-            turns = np.round(waves @ atoms.cell.array.T / (2.0 * np.pi))  # whole waves per cell vector
-            angles = 2.0 * np.pi * atoms.cell.scaled_positions(atoms.positions) @ turns.T
-        else:
-            angles = atoms.positions @ waves.T
-        field = np.cos(angles + phases).sum(axis=1) * np.sqrt(2.0 / HOT_SPOT_WAVES)
-        spread = self.rng.uniform(0.0, self.hot_spots)
-        return np.exp(spread * field - spread**2 / 2.0)
+        return index, vectors, atoms.get_tags(), noise, noise_weight(sigma, self.sigma_max[name] * stretch, self.loss_floor)
 
     def batch(self, num_structures: int, dtype: torch.dtype = torch.float32) -> Batch:
         names = self.rng.choice(self.structures, size=num_structures)
@@ -189,7 +155,7 @@ class NoisyLattices:
             edge_index=torch.from_numpy(np.concatenate([p[0] + o for p, o in zip(parts, offsets, strict=True)], 1)),
             species=torch.from_numpy(np.concatenate([p[2] for p in parts])).long(),
             target=torch.from_numpy(np.concatenate([p[3] for p in parts])).to(dtype),
-            weight=torch.from_numpy(np.concatenate([np.broadcast_to(p[4], len(p[2])) for p in parts])).to(dtype),
+            weight=torch.from_numpy(np.concatenate([np.full(len(p[2]), p[4]) for p in parts])).to(dtype),
             structure=torch.from_numpy(
                 np.concatenate([np.full(len(p[2]), self.structures.index(n)) for n, p in zip(names, parts, strict=True)])
             ),

@@ -35,7 +35,6 @@ class TrainSettings:
     open_fraction: float = 0.5  # structures with free surfaces or voids (data/noise.py)
     strain: float = 0.02  # largest component of the random homogeneous strain (data/noise.py)
     loss_floor: float = 0.5  # noise level, x sigma_max, below which the loss weight stops growing
-    hot_spots: float = 0.0  # largest log-spread of the noise amplitude within a structure (data/noise.py)
     label_neighbours: list[str] | None = None  # species the structure labels look at (None: all)
     label_threshold: float = THRESHOLD  # largest template score of a labelled atom
     label_average: float = 0.0  # model units: structure choice averaged over label neighbours this close (0 off)
@@ -76,7 +75,6 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
         open_fraction=settings.open_fraction,
         strain=settings.strain,
         loss_floor=settings.loss_floor,
-        hot_spots=settings.hot_spots,
     )
     start, history = 0, []
     if resume is not None:
@@ -149,7 +147,6 @@ def _metadata(settings: TrainSettings, history: list[float]) -> dict:
         "density_jitter": settings.jitter,
         "open_fraction": settings.open_fraction,
         "strain": settings.strain,
-        "hot_spots": settings.hot_spots,
         "loss": f"noise MSE weighted 1 / (sigma^2 + ({settings.loss_floor} sigma_max)^2) (lmp_denoise/data/noise.py)",
         "config": config.as_dict(),
         "training": {
