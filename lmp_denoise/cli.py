@@ -250,8 +250,9 @@ def _models(args: argparse.Namespace) -> int:
             f"{name}\n  file: {path}\n  structures: {', '.join(meta.get('structures', []))}"
             f"\n  species: {', '.join(meta['species'])}\n  cutoff: {meta['cutoff']} A x {meta['num_layers']} layers"
             f" at {meta['reference_volume']:.3f} A^3/atom\n  trained: {training.get('steps')} steps,"
-            f" final loss {training.get('final_loss', float('nan')):.3e}\n  command: {meta.get('command', '')}"
-            f"\n  labels: {_label_summary(model) if 'labels' in meta else '(none)'}"
+            f" final loss {training.get('final_loss', float('nan')):.3e}"
+            + "".join(f"\n  command: {line}" for line in meta.get("command_history", [meta.get("command", "")]))
+            + f"\n  labels: {_label_summary(model) if 'labels' in meta else '(none)'}"
             f"\n  iteration: stepsize {recipe.stepsize:g}, momentum {recipe.momentum:g}{_momentum_hint(model)}"
             f"\n  disorder: {_disorder_summary(recipe)}"
             f"\n  scale auto: volume per atom{_shape_summary(model)}"
