@@ -31,6 +31,7 @@ test: install
 dc3: install
 	$(BIN)/python benchmarks/dc3/generate.py
 	$(BIN)/python benchmarks/dc3/table.py
+	$(BIN)/python benchmarks/dc3/one_step.py
 
 # the paper's cases 3-6 plus surfaces, glass and precision (benchmarks/cases), written to docs/cases.md
 cases: install
