@@ -12,16 +12,20 @@ from lmp_denoise.infer.denoise import denoise
 from lmp_denoise.models.modelfile import FORMAT_VERSION, load
 
 
-def train(*args: str) -> None:
+def train(*args: str) -> str:
+    """Runs lmp-denoise train as a batch job would (stderr a pipe); returns its stderr."""
     command = [str(BIN / "lmp-denoise"), "train", "--structures", "fcc,bcc", "--batch", "1", "--features", "4", *args]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
+    return result.stderr
 
 
 def test_train_resume_and_use_the_model_in_python_and_lammps(tmp_path):
     model_path = tmp_path / "m.pt"
     train("-o", str(model_path), "--steps", "6", "--checkpoint-every", "3")
-    train("-o", str(model_path), "--steps", "9", "--resume", str(tmp_path / "m.ckpt"))
+    log = train("-o", str(model_path), "--steps", "9", "--resume", str(tmp_path / "m.ckpt"))
+    progress = [line for line in log.splitlines() if line.startswith("train: step")]
+    assert "\r" not in log and progress and progress[-1].startswith("train: step 9/9, loss")  # plain log lines
     model = load(model_path)
     meta = model.metadata
     assert meta["format_version"] == FORMAT_VERSION and meta["training"]["steps"] == 9

@@ -88,11 +88,9 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
         settings.earlier_commands = [*earlier, settings.command]
     checkpoint = settings.checkpoint or settings.output.with_suffix(".ckpt")
     log = open(settings.log, "a") if settings.log else None
-    # in a batch log (stderr not a terminal) one progress line every 30 s, not ten a second
-    every = 0.1 if sys.stderr.isatty() else 30.0
-    bar = tqdm(range(start, settings.steps), initial=start, total=settings.steps, desc="train", unit="step", mininterval=every)
+    progress = TrainProgress(start, settings.steps)
     t0 = time.time()
-    for step in bar:
+    for step in progress.wrap(range(start, settings.steps)):
         for group in optimizer.param_groups:
             group["lr"] = _learning_rate(settings, step)
         loss = loss_fn(model, data.batch(settings.batch), settings.device)
@@ -100,7 +98,7 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
         loss.backward()
         optimizer.step()
         history.append(loss.item())
-        bar.set_postfix(loss=f"{np.mean(history[-50:]):.3e}", refresh=False)
+        progress.step(step + 1, float(np.mean(history[-50:])))
         if log:
             log.write(json.dumps({"step": step + 1, "loss": history[-1], "time": time.time() - t0}) + "\n")
             log.flush()
@@ -110,6 +108,40 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
     if log:
         log.close()
     return save(model, _metadata(settings, history), settings.output)
+
+
+class TrainProgress:
+    """A tqdm bar on a terminal; else, for batch logs, one plain line every ``EVERY`` seconds (step,
+    mean loss of the last 50, steps/s, time left) and one at the end."""
+
+    EVERY = 30.0
+
+    def __init__(self, start: int, total: int) -> None:
+        self.start, self.total = start, total
+        self.bar = None
+        self.began = self.last = time.perf_counter()
+
+    def wrap(self, steps):
+        if sys.stderr.isatty():
+            self.bar = tqdm(steps, initial=self.start, total=self.total, desc="train", unit="step")
+            return self.bar
+        return steps
+
+    def step(self, done: int, loss: float) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix(loss=f"{loss:.3e}", refresh=False)
+            return
+        now = time.perf_counter()
+        if now - self.last < self.EVERY and done < self.total:
+            return
+        self.last = now
+        rate = (done - self.start) / max(1e-9, now - self.began)
+        left = (self.total - done) / max(rate, 1e-9)
+        print(
+            f"train: step {done}/{self.total}, loss {loss:.3e}, {rate:.2f} steps/s, {left / 60:.0f} min left",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _save_checkpoint(path: Path, model, optimizer, data: NoisyLattices, step: int, history: list, commands: list[str]) -> None:
