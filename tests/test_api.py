@@ -41,3 +41,16 @@ def test_every_bad_input_raises_one_exception_type(tmp_path):
         message = str(caught.value)
         assert message and "\n" not in message, (what, message)
     assert np.isfinite(lmp_denoise.denoise(atoms, steps=0).atoms.positions).all()  # 0 steps: checked, unmoved
+
+
+def test_a_model_may_be_named_by_a_path_object():
+    """denoise and classify take a pathlib.Path as they take a name, a str path or a loaded model
+    (a Path ended in an AttributeError before 0.11.1)."""
+    from lmp_denoise.models import resolve
+
+    atoms = supercell("fcc", 108)
+    atoms.positions += np.random.default_rng(3).normal(0, 0.1, atoms.positions.shape)
+    by_name = lmp_denoise.denoise(atoms, "fcc-bcc-hcp", steps=2).atoms.positions
+    by_path = lmp_denoise.denoise(atoms, resolve("fcc-bcc-hcp"), steps=2).atoms.positions
+    assert np.array_equal(by_name, by_path)
+    assert lmp_denoise.classify(atoms, resolve("fcc-bcc-hcp"), steps=2).labels.name.tolist().count("fcc") > 100

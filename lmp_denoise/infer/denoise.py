@@ -7,6 +7,7 @@ model runs on scaled edge vectors, and moves are scaled back: other elements nee
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -150,14 +151,14 @@ class Denoiser:
     def __init__(
         self,
         atoms: Atoms,
-        model: LoadedModel | str = DEFAULT_MODEL,
+        model: LoadedModel | str | Path = DEFAULT_MODEL,
         scale: str | float = "auto",
         types: dict[int, int | str] | None = None,
         movable: np.ndarray | None = None,
         recipe: IterationRecipe | None = None,
         shape: str = "auto",
     ) -> None:
-        self.model = load_model(model) if isinstance(model, str) else model
+        self.model = model if isinstance(model, LoadedModel) else load_model(model)
         self.recipe = self.model.iteration if recipe is None else self.model.checked(recipe)
         self.atoms = atoms
         # overlapping atoms are an error whatever the scale; the distances serve the scale too
@@ -256,7 +257,7 @@ class Denoiser:
 
 def _finished(
     atoms: Atoms,
-    model: LoadedModel | str,
+    model: LoadedModel | str | Path,
     steps: int,
     tol: float = 0.0,
     scale: str | float = "auto",
@@ -277,7 +278,7 @@ def _finished(
 
 def denoise(
     atoms: Atoms,
-    model: LoadedModel | str = DEFAULT_MODEL,
+    model: LoadedModel | str | Path = DEFAULT_MODEL,
     steps: int = 8,
     tol: float = 0.0,
     scale: str | float = "auto",
@@ -298,10 +299,10 @@ class Classification:
     labels: Labels
 
 
-def classify(atoms: Atoms, model: LoadedModel | str = DEFAULT_MODEL, steps: int = 8, **options) -> Classification:
+def classify(atoms: Atoms, model: LoadedModel | str | Path = DEFAULT_MODEL, steps: int = 8, **options) -> Classification:
     """Denoise ``atoms`` (``steps`` 0: label the raw positions; ``options``: the other keyword
     arguments of ``denoise``), then label each atom with one of the model's training structures or
     "other" (lmp_denoise/infer/labels.py)."""
-    model = load_model(model) if isinstance(model, str) else model
+    model = model if isinstance(model, LoadedModel) else load_model(model)
     model.labels  # noqa: B018 (before the work: a model without labels is an error)
     return Classification(*_finished(atoms, model, steps, **options).labelled_result())
