@@ -123,7 +123,8 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
   }
   const std::string bad_scale = info.scale_recipe.problem();
   if (!bad_scale.empty())
-    throw std::runtime_error("'" + path + "' has a bad scale recipe (" + bad_scale + "); re-export the model");
+    throw std::runtime_error("'" + path + "' has a bad scale recipe (" + bad_scale + "); write this version's with "
+                             "'lmp-denoise upgrade " + path + " -o NEW.pt --scale-recipe current'");
   if (info.dtype != "float32")
     throw std::runtime_error("'" + path + "' has dtype " + info.dtype + ", only float32 models are supported");
   return info;

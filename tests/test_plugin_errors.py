@@ -10,7 +10,7 @@ from conftest import run_lammps
 
 from lmp_denoise.integrations.lammps_plugin import preload_mpi
 from lmp_denoise.models import resolve
-from lmp_denoise.models.modelfile import FORMAT_VERSION, METADATA_NAME
+from lmp_denoise.models.modelfile import FORMAT_VERSION, METADATA_NAME, NETWORK_NAME
 
 SETUP = [
     "units metal",
@@ -43,11 +43,12 @@ def failure(lmp, *commands: str) -> str:
 
 
 def model_file_with(tmp_path, **changes) -> str:
-    extra = {METADATA_NAME: ""}
+    """The shipped fcc-bcc-hcp file with its metadata edited by hand (network and weights kept)."""
+    extra = {METADATA_NAME: "", NETWORK_NAME: ""}
     module = torch.jit.load(str(resolve("fcc-bcc-hcp")), _extra_files=extra)
     meta = {**json.loads(extra[METADATA_NAME]), **changes}
     path = tmp_path / "changed.pt"
-    torch.jit.save(module, str(path), _extra_files={METADATA_NAME: json.dumps(meta)})
+    torch.jit.save(module, str(path), _extra_files={**extra, METADATA_NAME: json.dumps(meta)})
     return str(path)
 
 
@@ -162,17 +163,23 @@ def test_bad_scale_recipe_in_the_model_file(lmp, tmp_path, constant, value, mess
     one-line message, before any atom is counted (dense_quantile 1.5 indexed past the counts)."""
     from lmp_denoise.data.lattices import supercell
     from lmp_denoise.infer.denoise import denoise
-    from lmp_denoise.models.modelfile import ModelFileError
+    from lmp_denoise.infer.scale import RECIPE
+    from lmp_denoise.models.modelfile import ModelFileError, load, upgrade
 
     extra = {METADATA_NAME: ""}
     torch.jit.load(str(resolve("fcc-bcc-hcp")), _extra_files=extra)
     recipe = {**json.loads(extra[METADATA_NAME])["scale_recipe"], constant: value}
     path = model_file_with(tmp_path, scale_recipe=recipe)
-    expected = f"'{path}' has a bad scale recipe ({message}); re-export the model"
+    repair = f"lmp-denoise upgrade {path} -o NEW.pt --scale-recipe current"
+    expected = f"'{path}' has a bad scale recipe ({message}); write this version's with '{repair}'"
     assert expected in failure(lmp, f"compute dn all denoise {path} 8")
     with pytest.raises(ModelFileError) as caught:
         denoise(supercell("fcc", 100), path)
     assert str(caught.value) == expected
+    repaired = tmp_path / "repaired.pt"
+    upgrade(path, repaired, current_scale=True)  # what the message says to run
+    assert load(repaired).scale_recipe == RECIPE
+    assert denoise(supercell("fcc", 100), repaired).iterations == 8
 
 
 def test_momentum_needs_the_measured_response(lmp, tmp_path):

@@ -149,7 +149,10 @@ class LoadedModel:
         try:
             return ScaleRecipe(**self.metadata["scale_recipe"])
         except (TypeError, ValueError) as err:
-            raise ModelFileError(f"'{self.path}' has a bad scale recipe ({err}); re-export the model") from None
+            raise ModelFileError(
+                f"'{self.path}' has a bad scale recipe ({err}); write this version's with"
+                f" 'lmp-denoise upgrade {self.path} -o NEW.pt --scale-recipe current'"
+            ) from None
 
     @property
     def labels(self) -> LabelSet:
@@ -366,7 +369,11 @@ def upgrade(
         from ..data.lattices import scale_recipe
 
         current = scale_recipe(metadata.get("structures", [])).as_dict()
-        metadata["scale_recipe"] = {**current, "shape_rounds": old.scale_recipe.shape_rounds}
+        try:  # the file's deformation setting, unless its recipe is damaged: then this version's whole
+            current["shape_rounds"] = old.scale_recipe.shape_rounds
+        except ModelFileError:
+            pass
+        metadata["scale_recipe"] = current
     if shape is not None:
         misread = shape_misreads(metadata.get("structures", [])) if shape else {}
         if misread:
