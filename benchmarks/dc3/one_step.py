@@ -27,6 +27,8 @@ import numpy as np
 from ase.neighborlist import neighbor_list
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cases"))
+from common import minimum_image  # noqa: E402
 from systems import SYSTEMS  # noqa: E402
 from table import ptm, types_for  # noqa: E402
 
@@ -37,18 +39,11 @@ from lmp_denoise.models import load_model  # noqa: E402
 COLUMNS = ["sigma / d", "snapshot, 1 step", "Gaussian, raw", "Gaussian, 1 step", "halfway", "failing: |u| x", "clustered"]
 
 
-def minimum_image(a, b) -> np.ndarray:
-    """Per-atom a - b under the periodic cell of ``a``."""
-    cell = a.cell.array
-    fractional = np.linalg.solve(cell.T, (a.positions - b.positions).T).T
-    return (fractional - np.round(fractional)) @ cell
-
-
 def frame_row(raw, system, model, rng) -> dict[str, float]:
     types = types_for(system)
     one = denoise(raw, model, steps=1, types=types).atoms
     sites = denoise(raw, model, steps=32, types=types).atoms
-    u = minimum_image(raw, sites)
+    u = minimum_image(raw.positions - sites.positions, raw)
     u -= u.mean(axis=0)
     d = float(neighbor_list("d", sites, 4.0).min())
     sigma = float(u.std())
