@@ -10,8 +10,10 @@ Prints, each figure measured in this run (ratios are stable between runs, absolu
      on that frame, and peak memory per atom above a 4k-atom run;
   5. `mpirun -np 2 lmp-denoise denoise` on a 20-frame trajectory against one process.
 With --scaling, instead: time per iteration from 10^3 to 10^6 atoms (docs/figures/scaling.png).
+With --training, instead: training updates per second (dc3-six's structures and width, batch 8)
+through e3nn's own forward and through PlainForward, which `lmp-denoise train` runs.
 
-    python benchmarks/speed.py [--threads 2] [--quick] [--scaling]
+    python benchmarks/speed.py [--threads 2] [--quick] [--scaling | --training]
 """
 
 from __future__ import annotations
@@ -28,12 +30,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lmp_denoise.data.lattices import supercell
+from lmp_denoise.data.lattices import species_of, supercell
+from lmp_denoise.data.noise import NoisyLattices
 from lmp_denoise.infer.denoise import denoise
 from lmp_denoise.io.formats import write_dump_frame
 from lmp_denoise.models import load_model
 from lmp_denoise.nn.inference import Evaluator
 from lmp_denoise.nn.neighbors import build_graph, edges
+from lmp_denoise.nn.network import DenoiserNet, ModelConfig
+from lmp_denoise.nn.tabulate import PlainForward
+from lmp_denoise.train.trainer import loss_fn
 
 BIN = Path(sys.executable).parent
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
@@ -225,9 +231,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="smaller systems (8k atoms in LAMMPS, 64k in Python)")
     parser.add_argument("--scaling", action="store_true", help="instead: time 10^3-10^6 atoms, plot docs/figures/scaling.png")
+    parser.add_argument("--training", action="store_true", help="instead: training updates per second, e3nn vs PlainForward")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    if args.training:
+        training(steps=10 if args.quick else 30)
+        return
     model = load_model("fcc-bcc-hcp")
     if args.scaling:
         scaling(model, args.threads)
@@ -299,6 +309,29 @@ def main() -> None:
             f"   1 process {par['1']:.1f} s, 2 ranks {par['2']:.1f} s: speed-up {par['1'] / par['2']:.2f}x; "
             f"outputs identical: {par['identical']}"
         )
+
+
+def training(steps: int) -> None:
+    """Updates per second of the same batches through the two forwards of one network."""
+    structures = ["fcc", "bcc", "hcp", "sc", "cd", "hd", "rocksalt"]
+    net = DenoiserNet(ModelConfig(num_species=len(species_of(structures)), cutoff=3.5, num_features=24))
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-5)
+    data = NoisyLattices(structures, 3.5, 0.125, 0.03, seed=0)
+    batches = [data.batch(8) for _ in range(steps)]
+    atoms = np.mean([len(b.species) for b in batches])
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {steps} updates of {atoms:.0f} atoms, 24 channels")
+    rates = {}
+    for name, forward in (("e3nn forward", net), ("PlainForward", PlainForward(net))) * 2:  # twice: warm, then kept
+        start = time.perf_counter()
+        for batch in batches:
+            loss = loss_fn(forward, batch, "cpu")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        rates[name] = steps / (time.perf_counter() - start)
+    for name, rate in rates.items():
+        print(f"   {name}: {rate:.2f} updates/s")
+    print(f"   PlainForward / e3nn: {rates['PlainForward'] / rates['e3nn forward']:.2f}x")
 
 
 def scaling(model, threads: int) -> None:

@@ -10,6 +10,7 @@ from lmp_denoise.data.lattices import REFERENCE_VOLUME, supercell
 from lmp_denoise.models.modelfile import FORMAT_VERSION, load, save
 from lmp_denoise.nn.neighbors import edges
 from lmp_denoise.nn.network import DenoiserNet, ModelConfig
+from lmp_denoise.nn.tabulate import PlainForward
 
 
 def predict(loaded, positions, cell, pbc=(True, True, True), species=None):
@@ -69,6 +70,29 @@ def test_exported_file_reproduces_python_model(tmp_path):
     assert expected.abs().mean() > 1e-4
     assert torch.allclose(got, expected, atol=1e-6)
     assert loaded.metadata["format_version"] == FORMAT_VERSION and loaded.species == ["A", "B"]
+
+
+def test_training_forward_equals_the_e3nn_network_and_its_gradients():
+    """Training runs PlainForward (the tabulated network's operations with the radial MLP); it
+    must be the e3nn network's function, weights and gradients alike."""
+    torch.manual_seed(1)
+    net = DenoiserNet(ModelConfig(num_species=2, num_features=8, cutoff=3.5))
+    for k, layer in enumerate(net.layers):
+        layer.residual.data.fill_(0.5 + 0.2 * k)
+    positions, cell = noisy("rocksalt", 64, sigma=0.25)
+    species = torch.from_numpy(supercell("rocksalt", 64).get_tags()).long()
+    index, vectors = edges(positions, cell, np.array([True] * 3), 3.5)
+    args = (torch.from_numpy(vectors).float(), torch.from_numpy(index), species)
+    target = torch.randn(len(positions), 3, generator=torch.Generator().manual_seed(2))
+    exact, plain = net(*args), PlainForward(net)(*args)
+    assert exact.abs().mean() > 1e-3
+    assert (plain - exact).abs().max() < 1e-6
+    weights = list(net.parameters())
+    expected = torch.autograd.grad((exact - target).pow(2).sum(), weights)
+    got = torch.autograd.grad((plain - target).pow(2).sum(), weights)
+    for e, g in zip(expected, got, strict=True):
+        assert (g - e).abs().max() <= 1e-5 * (1.0 + e.abs().max())
+    assert sum(float(e.abs().sum()) for e in expected) > 0
 
 
 def test_shipped_model_carries_its_training_command(model):

@@ -14,7 +14,7 @@ from e3nn import o3
 
 from ..models.modelfile import DEFAULT_INTERVALS
 from .network import DenoiserNet
-from .tabulated import TabulatedNet
+from .tabulated import TabulatedNet, edge_quadrupoles, interaction
 
 # tensor-product paths (l_feature, l_sh, l_out) kept by the network, in e3nn's weight order
 PATHS = ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0), (1, 2, 1))
@@ -36,9 +36,8 @@ def _channel_blocks(irreps: o3.Irreps) -> tuple[list[int], list[list[int]]]:
 
 
 def _linear_blocks(linear: o3.Linear) -> tuple[torch.Tensor, torch.Tensor]:
-    """An equivariant o3.Linear as (scalar matrix, vector-channel matrix)."""
-    with torch.no_grad():
-        matrix = linear(torch.eye(linear.irreps_in.dim))
+    """An equivariant o3.Linear as (scalar matrix, vector-channel matrix), differentiable in its weights."""
+    matrix = linear(torch.eye(linear.irreps_in.dim, device=linear.weight.device))
     s_in, v_in = _channel_blocks(linear.irreps_in)
     s_out, v_out = _channel_blocks(linear.irreps_out)
     scalar = matrix[s_in][:, s_out] if s_in and s_out else torch.zeros(len(s_in), len(s_out))
@@ -119,22 +118,32 @@ def _gate_constants(gate) -> torch.Tensor:
     return torch.stack([scalar, gates])
 
 
+def _layer_constants(net: DenoiserNet) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The 1o x 2e -> 1o matrix map, and per layer the (5C,) float64 constants that multiply the
+    radial MLP's output (path weights, Wigner 3j factors, neighbour normalisation)."""
+    channels = net.embed.irreps_out.count("0e")
+    quadrupole, per_layer = torch.zeros(6, 9), []
+    for layer in net.layers:
+        constants, quadrupole = _path_constants(layer)
+        per_layer.append(torch.tensor(constants, dtype=torch.float64).repeat_interleave(channels) * layer.norm)
+    return quadrupole, per_layer
+
+
 def tabulate(net: DenoiserNet, intervals: int = DEFAULT_INTERVALS) -> TabulatedNet:
     """Compile a trained network into a ``TabulatedNet`` that computes the same function."""
     net = net.cpu().eval()
-    embedding, _ = _linear_blocks(net.embed)
-    linear_in, splines, out_s, out_v, residual = [], [], [], [], []
-    quadrupole = torch.zeros(6, 9)
-    for interaction in net.layers:
-        linear_in.append(torch.stack(_linear_blocks(interaction.linear_in)))
-        constants, quadrupole = _path_constants(interaction)
-        channels = torch.tensor(constants, dtype=torch.float64).repeat_interleave(net.embed.irreps_out.count("0e"))
-        splines.append(_tabulate(interaction.radial, net.basis, channels * interaction.norm, net.cutoff, intervals))
-        scalar, vector = _linear_blocks(interaction.linear_out)
-        out_s.append(scalar)
-        out_v.append(vector)
-        residual.append(interaction.residual.detach().reshape(()))
-    _, readout = _linear_blocks(net.readout)
+    quadrupole, constants = _layer_constants(net)
+    with torch.no_grad():
+        embedding, _ = _linear_blocks(net.embed)
+        linear_in, splines, out_s, out_v, residual = [], [], [], [], []
+        for layer, channels in zip(net.layers, constants, strict=True):
+            linear_in.append(torch.stack(_linear_blocks(layer.linear_in)))
+            splines.append(_tabulate(layer.radial, net.basis, channels, net.cutoff, intervals))
+            scalar, vector = _linear_blocks(layer.linear_out)
+            out_s.append(scalar)
+            out_v.append(vector)
+            residual.append(layer.residual.detach().reshape(()))
+        _, readout = _linear_blocks(net.readout)
     return TabulatedNet(
         embedding=embedding,
         linear_in=torch.stack(linear_in),
@@ -147,3 +156,48 @@ def tabulate(net: DenoiserNet, intervals: int = DEFAULT_INTERVALS) -> TabulatedN
         readout=readout * net.output_scale,
         cutoff=net.cutoff,
     )
+
+
+class PlainForward:
+    """The e3nn network's function through the tabulated network's operations
+    (``tabulated.interaction``), with the radial MLP in place of the splines: differentiable in the
+    e3nn weights and about 1.6x faster than e3nn's own forward on a training batch (CPU, 24
+    channels; ``benchmarks/speed.py --training``). Training runs it; the e3nn modules keep the
+    weights, so checkpoints and model files are unchanged."""
+
+    def __init__(self, net: DenoiserNet) -> None:
+        if net.config.num_classes:
+            raise ValueError("PlainForward computes displacement networks, not classifiers")
+        self.net = net
+        device = net.readout.weight.device
+        quadrupole, constants = _layer_constants(net)
+        self.quadrupole = quadrupole.to(device)
+        self.constants = [c.float().to(device) for c in constants]
+        self.gate_constants = _gate_constants(net.layers[0].gate).to(device)
+
+    def __call__(self, edge_vectors: torch.Tensor, edge_index: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
+        net = self.net
+        embedding, _ = _linear_blocks(net.embed)
+        scalars = embedding[species]
+        h = torch.cat([scalars, scalars.new_zeros(scalars.shape[0], 3 * scalars.shape[1])], dim=1)
+        r = torch.linalg.norm(edge_vectors, dim=1)
+        unit, basis = edge_vectors / r.unsqueeze(1), net.basis(r)
+        quad = edge_quadrupoles(unit, self.quadrupole)
+        for layer, constants in zip(net.layers, self.constants, strict=True):
+            w = (layer.radial(basis) * constants).view(r.shape[0], 5, -1)
+            h = interaction(
+                h,
+                unit,
+                quad,
+                w,
+                edge_index,
+                0,
+                h.shape[0],
+                torch.stack(_linear_blocks(layer.linear_in)),
+                *_linear_blocks(layer.linear_out),
+                self.gate_constants,
+                layer.residual.reshape(()),
+            )
+        _, readout = _linear_blocks(net.readout)
+        channels = embedding.shape[1]
+        return (h[:, channels:].reshape(-1, 3, channels) @ readout).squeeze(2) * net.output_scale

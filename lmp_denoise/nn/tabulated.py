@@ -93,34 +93,22 @@ class TabulatedNet(torch.nn.Module):
         self, layer: int, h: torch.Tensor, edge_vectors: torch.Tensor, edge_index: torch.Tensor, first: int, count: int
     ) -> torch.Tensor:
         """Features of nodes first .. first+count-1 after interaction ``layer``, from the edges centred on them."""
-        C = self.channels
-        center, neighbour = edge_index[0] - first, edge_index[1]
         r = torch.linalg.norm(edge_vectors, dim=1)
         unit = edge_vectors / r.unsqueeze(1)
-        ux, uy, uz = unit[:, 0], unit[:, 1], unit[:, 2]
-        monomials = torch.stack([ux * ux, uy * uy, uz * uz, ux * uy, uy * uz, ux * uz], dim=1)
-        quad = (monomials @ self.quadrupole).view(-1, 3, 3)  # T[a, k]: feature component a -> k
-        w = self._radial(layer, r)
-
-        scalars = h[:, :C] @ self.linear_in[layer, 0]
-        vectors = (h[:, C:].view(-1, 3, C)) @ self.linear_in[layer, 1]
-        xs = scalars[neighbour]  # (E, C)
-        xv = vectors[neighbour]  # (E, 3, C)
-        message_s = torch.cat([w[:, 0] * xs, w[:, 3] * (xv * unit.unsqueeze(2)).sum(1)], dim=1)
-        rotated = torch.bmm(quad.transpose(1, 2), xv)
-        message_v = torch.cat(
-            [unit.unsqueeze(2) * (w[:, 1] * xs).unsqueeze(1), w[:, 2].unsqueeze(1) * xv, w[:, 4].unsqueeze(1) * rotated],
-            dim=2,
+        return interaction(
+            h,
+            unit,
+            edge_quadrupoles(unit, self.quadrupole),
+            self._radial(layer, r),
+            edge_index,
+            first,
+            count,
+            self.linear_in[layer],
+            self.linear_out_scalar[layer],
+            self.linear_out_vector[layer],
+            self.gate_constants,
+            self.residual[layer],
         )
-        sum_s = h.new_zeros(count, 2 * C).index_add_(0, center, message_s)
-        sum_v = h.new_zeros(count, 3, 3 * C).index_add_(0, center, message_v)
-        out_s = sum_s @ self.linear_out_scalar[layer]
-        out_v = sum_v @ self.linear_out_vector[layer]
-        gate = self.gate_constants[1] * torch.sigmoid(out_s[:, C:])
-        own = h[first : first + count]
-        new_s = own[:, :C] + self.residual[layer] * self.gate_constants[0] * torch.nn.functional.silu(out_s[:, :C])
-        new_v = own[:, C:].reshape(-1, 3, C) + self.residual[layer] * gate.unsqueeze(1) * out_v
-        return torch.cat([new_s, new_v.reshape(count, 3 * C)], dim=1)
 
     @torch.jit.export
     def readout(self, h: torch.Tensor) -> torch.Tensor:
@@ -131,3 +119,50 @@ class TabulatedNet(torch.nn.Module):
         for k in range(self.num_layers):
             h = self.layer(k, h, edge_vectors, edge_index, 0, h.shape[0])
         return self.readout(h)
+
+
+def edge_quadrupoles(unit: torch.Tensor, quadrupole: torch.Tensor) -> torch.Tensor:
+    """(E, 3, 3) T[a, k] of each edge: the 1o x 2e -> 1o path maps feature component a to k."""
+    ux, uy, uz = unit[:, 0], unit[:, 1], unit[:, 2]
+    monomials = torch.stack([ux * ux, uy * uy, uz * uz, ux * uy, uy * uz, ux * uz], dim=1)
+    return (monomials @ quadrupole).view(-1, 3, 3)
+
+
+def interaction(
+    h: torch.Tensor,
+    unit: torch.Tensor,
+    quad: torch.Tensor,
+    w: torch.Tensor,
+    edge_index: torch.Tensor,
+    first: int,
+    count: int,
+    linear_in: torch.Tensor,
+    linear_out_scalar: torch.Tensor,
+    linear_out_vector: torch.Tensor,
+    gate_constants: torch.Tensor,
+    residual: torch.Tensor,
+) -> torch.Tensor:
+    """One interaction layer on flat features ``h`` (N, 4C): nodes first .. first+count-1 from the
+    edges centred on them, given the edges' unit vectors, ``edge_quadrupoles`` and path weights
+    ``w`` (E, 5, C) (splines at inference, the radial MLP in training: tabulate.PlainForward)."""
+    C = w.shape[2]
+    center, neighbour = edge_index[0] - first, edge_index[1]
+    scalars = h[:, :C] @ linear_in[0]
+    vectors = (h[:, C:].reshape(-1, 3, C)) @ linear_in[1]
+    xs = scalars[neighbour]  # (E, C)
+    xv = vectors[neighbour]  # (E, 3, C)
+    message_s = torch.cat([w[:, 0] * xs, w[:, 3] * (xv * unit.unsqueeze(2)).sum(1)], dim=1)
+    rotated = torch.bmm(quad.transpose(1, 2), xv)
+    message_v = torch.cat(
+        [unit.unsqueeze(2) * (w[:, 1] * xs).unsqueeze(1), w[:, 2].unsqueeze(1) * xv, w[:, 4].unsqueeze(1) * rotated],
+        dim=2,
+    )
+    sum_s = h.new_zeros(count, 2 * C).index_add_(0, center, message_s)
+    sum_v = h.new_zeros(count, 3, 3 * C).index_add_(0, center, message_v)
+    out_s = sum_s @ linear_out_scalar
+    out_v = sum_v @ linear_out_vector
+    gate = gate_constants[1] * torch.sigmoid(out_s[:, C:])
+    own = h[first : first + count]
+    new_s = own[:, :C] + residual * gate_constants[0] * torch.nn.functional.silu(out_s[:, :C])
+    new_v = own[:, C:].reshape(-1, 3, C) + residual * gate.unsqueeze(1) * out_v
+    return torch.cat([new_s, new_v.reshape(count, 3 * C)], dim=1)

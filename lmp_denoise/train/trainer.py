@@ -19,6 +19,7 @@ from ..data.noise import NoisyLattices
 from ..infer.labels import THRESHOLD, build_labels
 from ..models.modelfile import save
 from ..nn.network import DenoiserNet, ModelConfig
+from ..nn.tabulate import PlainForward
 
 
 @dataclass
@@ -46,9 +47,9 @@ class TrainSettings:
     model: ModelConfig = field(default_factory=ModelConfig)
 
 
-def loss_fn(model: torch.nn.Module, batch, device: str) -> torch.Tensor:
+def loss_fn(forward: PlainForward, batch, device: str) -> torch.Tensor:
     """Squared error of the predicted noise per atom, weighted by noise level (see data/noise.py)."""
-    predicted = model(batch.edge_vectors.to(device), batch.edge_index.to(device), batch.species.to(device))
+    predicted = forward(batch.edge_vectors.to(device), batch.edge_index.to(device), batch.species.to(device))
     return ((predicted - batch.target.to(device)).pow(2).sum(dim=1) * batch.weight.to(device)).mean()
 
 
@@ -86,6 +87,7 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
         start, history = state["step"], state["history"]
         earlier = state.get("commands", ["(earlier run without a recorded command)"])
         settings.earlier_commands = [*earlier, settings.command]
+    forward = PlainForward(model)
     checkpoint = settings.checkpoint or settings.output.with_suffix(".ckpt")
     log = open(settings.log, "a") if settings.log else None
     progress = TrainProgress(start, settings.steps)
@@ -93,7 +95,7 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
     for step in progress.wrap(range(start, settings.steps)):
         for group in optimizer.param_groups:
             group["lr"] = _learning_rate(settings, step)
-        loss = loss_fn(model, data.batch(settings.batch), settings.device)
+        loss = loss_fn(forward, data.batch(settings.batch), settings.device)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
