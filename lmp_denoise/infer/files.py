@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..io.formats import (
     DISPLACEMENT_COLUMN,
@@ -27,6 +24,7 @@ from ..io.formats import (
     write_extxyz,
 )
 from ..models.modelfile import LoadedModel
+from ..progress import Progress
 from .denoise import DEFAULTS, DenoiseResult, Settings, classify, denoise
 from .labels import Labels
 from .scale import StructureError
@@ -89,22 +87,17 @@ def denoise_file(
     return frames
 
 
-class FrameLog:
-    """Progress of a file: a tqdm bar on a terminal (with the last frame's summary), else one
-    plain line per frame (frame, atoms, iterations, largest move, scale, atoms/s) for batch logs."""
+class FrameLog(Progress):
+    """Progress of a file: the last frame's summary on a terminal bar, else one line per frame
+    (frame, atoms, iterations, largest move, scale, atoms/s) for batch logs."""
 
     def __init__(self, name: str, enabled: bool) -> None:
-        self.name, self.enabled = name, enabled
-        self.terminal = enabled and sys.stderr.isatty()
-        self.bar = None
-        self.start = time.perf_counter()
+        super().__init__(name, "frame")
+        self.enabled = enabled
         self.work = 0  # atom-iterations so far
 
     def wrap(self, frames):
-        if self.terminal:
-            self.bar = tqdm(frames, desc=self.name, unit="frame")
-            return self.bar
-        return frames
+        return super().wrap(frames) if self.enabled else frames
 
     def frame(self, number: int, result: DenoiseResult) -> None:
         if not self.enabled:
@@ -115,15 +108,8 @@ class FrameLog:
             summary += f", deformation {result.deformation:.1%}"
         if result.kept_first.any():
             summary += f", {int(result.kept_first.sum())} disordered atoms kept the first move"
-        if self.bar is not None:
-            self.bar.set_postfix_str(summary)
-            return
-        rate = self.work / max(1e-9, time.perf_counter() - self.start)
-        print(
-            f"{self.name}: frame {number + 1}, {len(result.atoms)} atoms, {summary}, {rate:,.0f} atom-iterations/s",
-            file=sys.stderr,
-            flush=True,
-        )
+        rate = self.work / max(1e-9, self.elapsed)
+        self.report(summary, lambda: f"frame {number + 1}, {len(result.atoms)} atoms, {summary}, {rate:,.0f} atom-iterations/s")
 
 
 def _frames_only(source: Path, model: LoadedModel, settings: Settings, progress: bool, labels) -> int:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..data.lattices import REFERENCE_VOLUME, species_of
 from ..data.noise import NoisyLattices
@@ -20,6 +18,7 @@ from ..infer.labels import THRESHOLD, build_labels
 from ..models.modelfile import save
 from ..nn.network import DenoiserNet, ModelConfig
 from ..nn.tabulate import PlainForward
+from ..progress import Progress
 
 
 @dataclass
@@ -112,38 +111,22 @@ def train(settings: TrainSettings, resume: Path | None = None) -> Path:
     return save(model, _metadata(settings, history), settings.output)
 
 
-class TrainProgress:
-    """A tqdm bar on a terminal; else, for batch logs, one plain line every ``EVERY`` seconds (step,
-    mean loss of the last 50, steps/s, time left) and one at the end."""
+class TrainProgress(Progress):
+    """Training steps: in a batch log one line every ``EVERY`` seconds (step, mean loss of the last
+    50, steps/s, time left) and one at the end."""
 
     EVERY = 30.0
 
     def __init__(self, start: int, total: int) -> None:
-        self.start, self.total = start, total
-        self.bar = None
-        self.began = self.last = time.perf_counter()
-
-    def wrap(self, steps):
-        if sys.stderr.isatty():
-            self.bar = tqdm(steps, initial=self.start, total=self.total, desc="train", unit="step")
-            return self.bar
-        return steps
+        super().__init__("train", "step", total=total, initial=start, every=self.EVERY)
 
     def step(self, done: int, loss: float) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix(loss=f"{loss:.3e}", refresh=False)
-            return
-        now = time.perf_counter()
-        if now - self.last < self.EVERY and done < self.total:
-            return
-        self.last = now
-        rate = (done - self.start) / max(1e-9, now - self.began)
-        left = (self.total - done) / max(rate, 1e-9)
-        print(
-            f"train: step {done}/{self.total}, loss {loss:.3e}, {rate:.2f} steps/s, {left / 60:.0f} min left",
-            file=sys.stderr,
-            flush=True,
-        )
+        def line() -> str:
+            rate = (done - self.initial) / max(1e-9, self.elapsed)
+            left = (self.total - done) / max(rate, 1e-9)
+            return f"step {done}/{self.total}, loss {loss:.3e}, {rate:.2f} steps/s, {left / 60:.0f} min left"
+
+        self.report(f"loss={loss:.3e}", line, last=done >= self.total)
 
 
 def _save_checkpoint(path: Path, model, optimizer, data: NoisyLattices, step: int, history: list, commands: list[str]) -> None:
