@@ -485,6 +485,9 @@ double ComputeDenoise::auto_scale()
                "use 'scale D' with the nearest-neighbour distance D");
   const double closest = all_nearest.min();
   const double d = all_nearest.median();
+  if (!(d > 0.0))
+    error->all(FLERR, "Compute denoise: at least half of the atoms sit exactly on another atom: remove "
+               "duplicate atoms");
   if (recipe.gas_spread > 0.0) {
     const double spread = (all_nearest.quantile(0.75) - all_nearest.quantile(0.25)) / d;
     if (spread > recipe.gas_spread)

@@ -54,8 +54,10 @@ def make_inputs(folder: Path) -> None:
     nan = hot()
     nan.positions[3, 1] = np.nan
     write(folder / "nan.xyz", nan, format="extxyz")
+    (folder / "nan.dump").write_text(text.replace(lines[12], "4 1 nan 0.5 0.5", 1))  # atom id 4
     double = hot()
     write(folder / "double.xyz", double + double[:1], format="extxyz")
+    write(folder / "stacked.xyz", double + double, format="extxyz")  # every atom twice
     write(folder / "single.xyz", hot()[:1], format="extxyz")
     gas = hot()
     gas.positions = np.random.default_rng(5).uniform(0, 1, (len(gas), 3)) @ gas.cell.array
@@ -123,7 +125,9 @@ CASES = [
     (D + ["ragged.dump", "-o", "o.dump"], "wrong number of columns"),
     (D + ["empty.dump", "-o", "o.dump"], "empty"),
     (D + ["broken.xyz", "-o", "o.xyz"], "not a readable extended XYZ file"),
-    (D + ["nan.xyz", "-o", "o.xyz"], "NaN or infinite position"),
+    (D + ["nan.xyz", "-o", "o.xyz"], "atom 3 (counting from 0) has a NaN or infinite position"),
+    (D + ["nan.dump", "-o", "o.dump"], "nan.dump, frame 1: atom id 4 has a NaN or infinite position"),
+    (D + ["stacked.xyz", "-o", "o.xyz"], "256 of 256 atoms sit exactly on another atom: remove duplicate atoms"),
     (D + ["double.xyz", "-o", "o.xyz"], "overlaps a neighbour"),
     (D + ["double.xyz", "-o", "o.xyz", "--scale", "2.48"], "overlaps a neighbour"),
     (D + ["single.xyz", "-o", "o.xyz"], "fewer than two atoms"),

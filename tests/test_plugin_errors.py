@@ -209,6 +209,17 @@ def test_random_gas_is_refused(lmp):
     assert "looks like a gas or random points" in message
 
 
+def test_every_atom_stacked_on_another_is_refused(lmp):
+    message = failure(
+        lmp,
+        "create_atoms 2 box",  # a second atom on every site
+        "compute dn all denoise fcc-bcc-hcp 8",
+        "thermo_style custom step c_dn[1]",
+        "run 0",
+    )
+    assert "at least half of the atoms sit exactly on another atom: remove duplicate atoms" in message
+
+
 def test_ghost_shell_that_cannot_be_raised(lmp):
     message = failure(
         lmp,

@@ -162,7 +162,9 @@ class Denoiser:
         self.recipe = self.model.iteration if recipe is None else self.model.checked(recipe)
         self.atoms = atoms
         # overlapping atoms are an error whatever the scale; the distances serve the scale too
-        typical, closest = nearest_distances(atoms.positions, atoms.cell.array, atoms.pbc, self.model.scale_recipe)
+        typical, closest = nearest_distances(
+            atoms.positions, atoms.cell.array, atoms.pbc, self.model.scale_recipe, atoms.arrays.get("id")
+        )
         if scale == "auto":
             self.factor, self.shape = auto_scale(atoms, self.model, typical, shape)
         else:  # a given distance: no density pass, no deformation measured

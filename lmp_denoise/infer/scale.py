@@ -153,12 +153,17 @@ def first_search_radius(positions: np.ndarray, cell: np.ndarray, pbc, recipe: Sc
     return radius
 
 
-def check_positions(positions: np.ndarray) -> None:
+def atom_name(i: int, ids: np.ndarray | None) -> str:
+    """How messages name atom ``i``: by its id where the input has ids (dumps), else by index."""
+    return f"atom id {int(ids[i])}" if ids is not None else f"atom {i} (counting from 0)"
+
+
+def check_positions(positions: np.ndarray, ids: np.ndarray | None = None) -> None:
     if len(positions) < 2:
         raise StructureError("the structure has fewer than two atoms")
     if not np.all(np.isfinite(positions)):
         bad = int(np.flatnonzero(~np.isfinite(positions).all(axis=1))[0])
-        raise StructureError(f"atom {bad} has a NaN or infinite position; fix the input coordinates")
+        raise StructureError(f"{atom_name(bad, ids)} has a NaN or infinite position; fix the input coordinates")
 
 
 def nearest_neighbour_distances(positions: np.ndarray, cell: np.ndarray, pbc, recipe: ScaleRecipe = RECIPE) -> np.ndarray:
@@ -170,14 +175,22 @@ def nearest_neighbour_distances(positions: np.ndarray, cell: np.ndarray, pbc, re
     return nearest
 
 
-def nearest_distances(positions: np.ndarray, cell: np.ndarray, pbc, recipe: ScaleRecipe = RECIPE) -> tuple[float, float]:
-    """(median, smallest) nearest-neighbour distance; an error for overlapping atoms or none close."""
-    check_positions(positions)
+def nearest_distances(
+    positions: np.ndarray, cell: np.ndarray, pbc, recipe: ScaleRecipe = RECIPE, ids: np.ndarray | None = None
+) -> tuple[float, float]:
+    """(median, smallest) nearest-neighbour distance; an error for overlapping atoms or none close
+    (``ids``: the atoms' ids, which errors then name)."""
+    check_positions(positions, ids)
     nearest = nearest_neighbour_distances(positions, cell, pbc, recipe)
     finite = nearest[np.isfinite(nearest)]
     if len(finite) == 0:
         raise StructureError("no two atoms are close enough to estimate a length scale; use --scale D")
     d = float(np.median(finite))
+    if d <= 0.0:
+        raise StructureError(
+            f"{int((finite == 0.0).sum())} of {len(positions)} atoms sit exactly on another atom: remove duplicate atoms,"
+            " or check the input's columns, units and box"
+        )
     if recipe.gas_spread > 0.0:
         spread = (quantile(finite, 0.75) - quantile(finite, 0.25)) / d
         if spread > recipe.gas_spread:
@@ -188,7 +201,7 @@ def nearest_distances(positions: np.ndarray, cell: np.ndarray, pbc, recipe: Scal
     if finite.min() < recipe.overlap_fraction * d:
         i = int(np.argmin(nearest))
         raise StructureError(
-            f"atom {i} overlaps a neighbour (distance {finite.min():.3g} vs typical {d:.3g}); "
+            f"{atom_name(i, ids)} overlaps a neighbour (distance {finite.min():.3g} vs typical {d:.3g}); "
             "remove duplicate atoms from the input"
         )
     return d, float(finite.min())
