@@ -76,6 +76,10 @@ namespace Scale = LAMMPS_NS::DenoiseScale;
 static constexpr double DEFAULT_MARGIN = 2.0;    // A at the reference volume
 static constexpr int MAX_STEPS = 1000;            // as lmp_denoise.infer.denoise.MAX_STEPS
 static constexpr double MAX_STEPSIZE = 3.0;       // as lmp_denoise.models.modelfile.MAX_STEPSIZE
+// histogram bins per model cutoff across a periodic direction, and at most this many: as
+// lmp_denoise.infer.open_space.BINS_PER_CUTOFF and MAX_BINS
+static constexpr double OPEN_BINS_PER_CUTOFF = 4.0;
+static constexpr int OPEN_MAX_BINS = 4096;
 // as lmp_denoise.infer.denoise.SCALE_RANGE: a factor outside means a wrong 'scale D', not an unusual system
 static constexpr double SCALE_RANGE[2] = {0.2, 5.0};
 // the box volume per atom can undershoot the dense part's (surfaces in a tight open box, thermal
@@ -773,18 +777,26 @@ double ComputeDenoise::move_atoms(bool first)
   const int *mask = atom->mask;
   const double a = first ? 1.0 : stepsize, b = first ? 0.0 : momentum;
   if (first) last_move.assign(3 * static_cast<size_t>(nlocal), 0.0);
-  double largest = 0.0;
+  moves.assign(3 * static_cast<size_t>(nlocal), 0.0);
   for (int i = 0; i < nlocal; ++i) {
     if (!(mask[i] & groupbit)) continue;
-    double move2 = 0.0;
     const float *p = prediction.data() + 3 * static_cast<size_t>(i);
     for (int k = 0; k < 3; ++k) {
       const double g = p[0] * to_input[0][k] + p[1] * to_input[1][k] + p[2] * to_input[2][k];
       if (!std::isfinite(g))
         error->one(FLERR, "Compute denoise: the model gave atom {} a non-finite move; check the model file and "
                    "the coordinates", atom->tag[i]);
+      moves[3 * i + k] = g;
+    }
+  }
+  if (open_dims > 0) remove_homogeneous_moves();
+  double largest = 0.0;
+  for (int i = 0; i < nlocal; ++i) {
+    if (!(mask[i] & groupbit)) continue;
+    double move2 = 0.0;
+    for (int k = 0; k < 3; ++k) {
       double &move = last_move[3 * i + k];
-      move = a * g + b * move;
+      move = a * moves[3 * i + k] + b * move;
       xd[i][k] -= move;
       move2 += move * move;
     }
@@ -794,6 +806,162 @@ double ComputeDenoise::move_atoms(bool first)
   double global = 0.0;
   MPI_Allreduce(&largest, &global, 1, MPI_DOUBLE, MPI_MAX, world);
   return global;
+}
+
+/* ----------------------------------------------------------------------
+   the open directions (lmp_denoise/infer/open_space.py): non-periodic box directions, and periodic
+   ones across which a gap free of atoms is at least open_gap model cutoffs wide (fractional
+   coordinates binned, counts summed over ranks: the same decision on any rank count; owned atoms
+   unwrapped across the widest gap); a direction counts where the atoms' RMS extent along it is at
+   least open_spread model cutoffs
+------------------------------------------------------------------------- */
+
+void ComputeDenoise::find_open_space()
+{
+  open_dims = 0;
+  const auto &info = model->info();
+  if (!(info.open_gap > 0.0)) return;
+  const int nlocal = atom->nlocal;
+  const double cutoff = info.cutoff / shortest;    // input lengths
+  const double *hi = domain->h_inv, *h = domain->h;
+  // rows of the inverse box matrix (gradients of the fractional coordinates) and the box vectors
+  const double grad[3][3] = {{hi[0], hi[5], hi[4]}, {0.0, hi[1], hi[3]}, {0.0, 0.0, hi[2]}};
+  const double edge[3][3] = {{h[0], 0.0, 0.0}, {h[5], h[1], 0.0}, {h[4], h[3], h[2]}};
+  const double *lo = domain->boxlo;
+  open_offsets.assign(3 * static_cast<size_t>(nlocal), 0.0);
+  std::vector<std::array<double, 3>> normals;
+  for (int a = 0; a < 3; ++a) {
+    const double norm = std::sqrt(grad[a][0] * grad[a][0] + grad[a][1] * grad[a][1] + grad[a][2] * grad[a][2]);
+    const std::array<double, 3> normal = {grad[a][0] / norm, grad[a][1] / norm, grad[a][2] / norm};
+    if (domain->periodicity[a]) {
+      const double height = 1.0 / norm;
+      const int bins = static_cast<int>(std::min<double>(
+          OPEN_MAX_BINS, std::max(8.0, std::ceil(OPEN_BINS_PER_CUTOFF * height / cutoff))));
+      std::vector<double> s(nlocal);
+      std::vector<int64_t> mine(bins, 0), counts(bins, 0);
+      for (int i = 0; i < nlocal; ++i) {
+        s[i] = grad[a][0] * (xd[i][0] - lo[0]) + grad[a][1] * (xd[i][1] - lo[1]) + grad[a][2] * (xd[i][2] - lo[2]);
+        const double w = s[i] - std::floor(s[i]);
+        ++mine[std::min(static_cast<int>(w * bins), bins - 1)];
+      }
+      MPI_Allreduce(mine.data(), counts.data(), bins, MPI_INT64_T, MPI_SUM, world);
+      int best = 0, first = 0, run = 0;
+      for (int k = 0; k < 2 * bins; ++k) {    // twice round: a run may wrap past the last bin
+        run = counts[k % bins] == 0 ? run + 1 : 0;
+        if (run > best) {
+          best = std::min(run, bins);
+          first = (k - run + 1) % bins;
+        }
+      }
+      if (best * height / bins < info.open_gap * cutoff) continue;
+      const double centre = std::fmod((first + best / 2.0) / bins, 1.0);
+      for (int i = 0; i < nlocal; ++i) {
+        const double w = s[i] - std::floor(s[i]);
+        const double shift = w - s[i] - (w >= centre ? 1.0 : 0.0);
+        for (int c = 0; c < 3; ++c) open_offsets[3 * i + c] += shift * edge[a][c];
+      }
+    }
+    normals.push_back(normal);
+  }
+  for (const auto &n : normals) {
+    double mine[3] = {0.0, 0.0, 0.0}, all[3];
+    for (int i = 0; i < nlocal; ++i) {
+      double hgt = 0.0;
+      for (int c = 0; c < 3; ++c) hgt += (xd[i][c] - lo[c] + open_offsets[3 * i + c]) * n[c];
+      mine[0] += 1.0;
+      mine[1] += hgt;
+      mine[2] += hgt * hgt;
+    }
+    MPI_Allreduce(mine, all, 3, MPI_DOUBLE, MPI_SUM, world);
+    const double mean = all[1] / all[0], rms = std::sqrt(std::max(0.0, all[2] / all[0] - mean * mean));
+    if (all[0] < 2.0 || rms < info.open_spread * cutoff) continue;
+    double v[3] = {n[0], n[1], n[2]};    // Gram-Schmidt against the directions kept so far
+    for (int k = 0; k < open_dims; ++k) {
+      const double dot = v[0] * open_basis[k][0] + v[1] * open_basis[k][1] + v[2] * open_basis[k][2];
+      for (int c = 0; c < 3; ++c) v[c] -= dot * open_basis[k][c];
+    }
+    const double len = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+    if (len < 1e-9) continue;
+    for (int c = 0; c < 3; ++c) open_basis[open_dims][c] = v[c] / len;
+    ++open_dims;
+  }
+}
+
+/* ----------------------------------------------------------------------
+   the moves of the group's atoms less their least-squares linear part along the open directions
+   (their mean move stays): sums over ranks, a k x k solve (k <= 3) on every rank
+------------------------------------------------------------------------- */
+
+void ComputeDenoise::remove_homogeneous_moves()
+{
+  const int nlocal = atom->nlocal, k = open_dims;
+  const int *mask = atom->mask;
+  const double *lo = domain->boxlo;
+  auto project = [&](int i, double *p, double *v) {
+    for (int a = 0; a < k; ++a) {
+      p[a] = v[a] = 0.0;
+      for (int c = 0; c < 3; ++c) {
+        p[a] += (xd[i][c] - lo[c] + open_offsets[3 * i + c]) * open_basis[a][c];
+        v[a] += moves[3 * i + c] * open_basis[a][c];
+      }
+    }
+  };
+  // n, sum p, sum v, sum p p^T, sum p v^T
+  double mine[1 + 3 + 3 + 9 + 9] = {}, all[1 + 3 + 3 + 9 + 9];
+  for (int i = 0; i < nlocal; ++i) {
+    if (!(atom->mask[i] & groupbit)) continue;
+    double p[3], v[3];
+    project(i, p, v);
+    mine[0] += 1.0;
+    for (int a = 0; a < k; ++a) {
+      mine[1 + a] += p[a];
+      mine[4 + a] += v[a];
+      for (int c = 0; c < k; ++c) {
+        mine[7 + 3 * a + c] += p[a] * p[c];
+        mine[16 + 3 * a + c] += p[a] * v[c];
+      }
+    }
+  }
+  MPI_Allreduce(mine, all, 25, MPI_DOUBLE, MPI_SUM, world);
+  const double n = all[0];
+  if (n <= k) return;
+  // covariances C (p with p) and D (p with v); solve C L = D by Gaussian elimination
+  double C[3][3], D[3][3], L[3][3];
+  for (int a = 0; a < k; ++a)
+    for (int c = 0; c < k; ++c) {
+      C[a][c] = all[7 + 3 * a + c] / n - all[1 + a] / n * all[1 + c] / n;
+      D[a][c] = all[16 + 3 * a + c] / n - all[1 + a] / n * all[4 + c] / n;
+    }
+  double trace = 0.0;
+  for (int a = 0; a < k; ++a) trace += C[a][a];
+  for (int col = 0; col < k; ++col) {
+    int pivot = col;
+    for (int r = col + 1; r < k; ++r)
+      if (std::fabs(C[r][col]) > std::fabs(C[pivot][col])) pivot = r;
+    if (std::fabs(C[pivot][col]) <= 1e-12 * trace) return;    // degenerate: leave the moves
+    std::swap(C[col], C[pivot]);
+    std::swap(D[col], D[pivot]);
+    for (int r = 0; r < k; ++r) {
+      if (r == col) continue;
+      const double f = C[r][col] / C[col][col];
+      for (int c = 0; c < k; ++c) {
+        C[r][c] -= f * C[col][c];
+        D[r][c] -= f * D[col][c];
+      }
+    }
+  }
+  for (int a = 0; a < k; ++a)
+    for (int c = 0; c < k; ++c) L[a][c] = D[a][c] / C[a][a];
+  for (int i = 0; i < nlocal; ++i) {
+    if (!(mask[i] & groupbit)) continue;
+    double p[3], v[3];
+    project(i, p, v);
+    for (int a = 0; a < k; ++a) {
+      double linear = 0.0;
+      for (int c = 0; c < k; ++c) linear += (p[c] - all[1 + c] / n) * L[c][a];
+      for (int c = 0; c < 3; ++c) moves[3 * i + c] -= linear * open_basis[a][c];
+    }
+  }
 }
 
 /* ----------------------------------------------------------------------
@@ -987,6 +1155,7 @@ void ComputeDenoise::compute_peratom()
   set_length_map();
   check_reach();
   collect_candidates();
+  find_open_space();
   species.resize(nall);
   for (int i = 0; i < nall; ++i) species[i] = type_species[atom->type[i]];
 
@@ -1162,7 +1331,8 @@ double ComputeDenoise::memory_usage()
       (edge_neighbours.capacity() + edge_offsets.capacity() + candidate_offsets.capacity() + species.capacity() +
        reached_ghosts.capacity()) *
       sizeof(int64_t) + (candidates.capacity() + list_row.capacity()) * sizeof(int) +
-      (last_move.capacity() + first_x.capacity() + label_index.capacity() + label_score.capacity() +
+      (last_move.capacity() + first_x.capacity() + moves.capacity() + open_offsets.capacity() +
+       label_index.capacity() + label_score.capacity() +
        structure_scores.capacity()) *
       sizeof(double);
 }

@@ -82,6 +82,11 @@ class ComputeDenoise : public Compute {
   std::vector<float> features, prediction;    // node features (all atoms, owned ones updated in place), g
   std::vector<double> last_move;                         // owned atoms' previous move (momentum)
   std::vector<double> first_x;                           // owned atoms after the first iteration (disorder first)
+  std::vector<double> moves;                             // owned atoms' g(r) in input lengths, one iteration
+  // open directions (find_open_space): orthonormal rows, how many, and the owned atoms' unwrapping
+  double open_basis[3][3] = {};
+  int open_dims = 0;
+  std::vector<double> open_offsets;
   // of owned and ghost atoms, from label_atoms(); label_index -1 where only whether an atom is
   // labelled was asked (the disorder rule, labels not output)
   std::vector<double> label_index, label_score;
@@ -99,6 +104,8 @@ class ComputeDenoise : public Compute {
   void set_length_map();
   void check_reach();
   void collect_candidates();
+  void find_open_space();
+  void remove_homogeneous_moves();
   // doubles per atom in a feature exchange: the float features travel two per double
   int feature_words() const;
   void build_edges();

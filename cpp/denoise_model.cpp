@@ -81,6 +81,12 @@ static DenoiseModelInfo parse_metadata(const std::string &text, const std::strin
       if (info.ordered_share < 0.0 || info.ordered_share >= 1.0 || info.disorder_reach < 1.0 || info.disorder_reach > 3.0)
         throw std::runtime_error("bad iteration recipe: ordered_share must be in [0, 1) and disorder_reach 1 to 3 "
                                  "model cutoffs");
+      info.open_gap = iteration.value("open_gap", 0.0);    // absent before 0.12: off
+      info.open_spread = iteration.value("open_spread", info.open_spread);
+      if (!(info.open_gap == 0.0 || (info.open_gap >= 1.0 && info.open_gap <= 10.0)) ||
+          !(info.open_spread >= 0.0 && info.open_spread <= 10.0))
+        throw std::runtime_error("bad iteration recipe: open_gap must be 0 (off) or 1 to 10 model cutoffs and "
+                                 "open_spread 0 to 10");
     }
     if (meta.contains("labels")) {
       const auto &labels = meta.at("labels");

@@ -35,6 +35,8 @@ struct DenoiseModelInfo {
   bool disorder_first = false;    // disordered atoms keep the first iteration's move (all before 0.9)
   double ordered_share = 0.05;    // largest share of labelled neighbours of a disordered atom
   double disorder_reach = 1.5;    // those neighbours are within this many model cutoffs
+  double open_gap = 0.0;    // vacuum gap (model cutoffs) that opens a periodic direction; 0: off (before 0.12)
+  double open_spread = 0.5;    // smallest RMS extent (model cutoffs) of an open direction that counts
 };
 
 class DenoiseModel {

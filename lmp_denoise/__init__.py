@@ -12,7 +12,7 @@ LAMMPS). The names most scripts need are importable from here:
 
 from .errors import DenoiseError
 
-__version__ = "0.11.1"
+__version__ = "0.12.0"
 
 #: name -> module that defines it; imported on first use, so that ``import lmp_denoise`` (and the
 #: command line's --help) does not load torch.

@@ -255,10 +255,20 @@ def _models(args: argparse.Namespace) -> int:
             + f"\n  labels: {_label_summary(model) if 'labels' in meta else '(none)'}"
             f"\n  iteration: stepsize {recipe.stepsize:g}, momentum {recipe.momentum:g}{_momentum_hint(model)}"
             f"\n  disorder: {_disorder_summary(recipe)}"
+            f"\n  open space: {_open_summary(recipe)}"
             f"\n  scale auto: volume per atom{_shape_summary(model)}"
             + "".join(f"\n  then: {line}" for line in meta.get("upgrades", []))
         )
     return 0
+
+
+def _open_summary(recipe: IterationRecipe) -> str:
+    if not recipe.open_gap:
+        return "off (objects surrounded by vacuum may change size over the iterations; upgrade --open-space on)"
+    return (
+        f"objects keep their size and shape along directions open to vacuum (a gap of at least {recipe.open_gap:g} x the cutoff,"
+        f" an extent of at least {recipe.open_spread:g} x the cutoff)"
+    )
 
 
 def _disorder_summary(recipe: IterationRecipe) -> str:
@@ -320,7 +330,8 @@ def _label_neighbours(args: argparse.Namespace, species: list[str]) -> list[str]
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    from .models.modelfile import FORMAT_VERSION, load, upgrade
+    from .models import resolve
+    from .models.modelfile import FORMAT_VERSION, OPEN_GAP, load, upgrade
 
     if args.label_threshold is not None and not 0 < args.label_threshold < 1:
         raise UserError(f"--label-threshold must be in (0, 1), not {args.label_threshold}")
@@ -330,9 +341,14 @@ def _upgrade(args: argparse.Namespace) -> int:
     if args.scale_recipe not in ("current", "keep"):
         raise UserError(f"--scale-recipe must be current or keep, not '{args.scale_recipe}'")
     average = None if args.label_average is None else _label_average(args)
+    args.input = str(resolve(args.input))  # a shipped model by name, as everywhere else
     old = load(args.input)
     neighbours = _label_neighbours(args, old.species) if args.label_neighbours else None
     recipe = _recipe(args, old.iteration)
+    if args.open_space not in (None, "on", "off"):
+        raise UserError(f"--open-space must be on or off, not '{args.open_space}'")
+    if args.open_space is not None:
+        recipe = replace(recipe or old.iteration, open_gap=OPEN_GAP if args.open_space == "on" else 0.0)
     current = args.scale_recipe == "current"
     path = upgrade(args.input, args.output, neighbours, args.label_threshold, recipe, _command_line(), shape, average, current)
     print(f"{args.input} -> {path}: model file format {FORMAT_VERSION}")
@@ -564,9 +580,10 @@ def build_parser() -> argparse.ArgumentParser:
         "again. --momentum/--stepsize set the file's default iteration recipe (refused if it would not converge); "
         "--shape yes makes the automatic scale also undo a system's homogeneous deformation (since 0.8), no stops it; "
         "--scale-recipe current writes this version's constants of the automatic scale (since 0.11: small clusters "
-        "measured by their interior).",
+        "measured by their interior); every file it writes keeps the size and shape of objects surrounded by vacuum "
+        "(since 0.12; --open-space off: not).",
     )
-    upg.add_argument("input", metavar="INPUT", help="model file to read")
+    upg.add_argument("input", metavar="INPUT", help="model file to read, or a shipped model's name")
     upg.add_argument("-o", "--output", required=True, help="model file to write (may be INPUT)")
     upg.add_argument("--label-neighbours", help="rebuild the structure labels: species they look at, e.g. Si")
     upg.add_argument("--label-threshold", type=float, help="rebuild the structure labels with this largest score")
@@ -583,6 +600,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="current|keep",
         default="keep",
         help="current: this version's constants of the automatic scale, deformation estimate as INPUT (default: keep)",
+    )
+    upg.add_argument(
+        "--open-space",
+        metavar="on|off",
+        help="on: along directions open to vacuum (a slab's normal, every direction of a particle) each iteration's"
+        " moves lose their homogeneous part, so objects keep their size and shape (default: on)",
     )
     upg.set_defaults(run=_upgrade)
 

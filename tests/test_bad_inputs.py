@@ -148,6 +148,8 @@ CASES = [
     (["train", "-o", "m.pt", "--lr", "0"], "--lr and --cutoff must be > 0"),
     (["train", "-o", "m.pt", "--steps", "0"], "--steps must be at least 1"),
     (["upgrade", "gone.pt", "-o", "new.pt"], "does not exist"),
+    (["upgrade", "nonsense", "-o", "new.pt"], "unknown model 'nonsense'"),
+    (["upgrade", "sio2", "-o", "new.pt", "--open-space", "maybe"], "--open-space must be on or off, not 'maybe'"),
     (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--shape", "yes"], "its first shell is not isotropic"),
     (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--shape", "maybe"], "--shape must be yes or no, not 'maybe'"),
     (["upgrade", str(resolve("sio2")), "-o", "new.pt", "--scale-recipe", "newest"], "--scale-recipe must be current or keep"),

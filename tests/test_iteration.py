@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from test_cli import cli
@@ -9,7 +11,7 @@ from test_cli import cli
 from lmp_denoise.data.lattices import training_cell
 from lmp_denoise.infer.denoise import Denoiser, IterationRecipe, denoise
 from lmp_denoise.models import resolve
-from lmp_denoise.models.modelfile import PLAIN, load
+from lmp_denoise.models.modelfile import OPEN_GAP, PLAIN, load
 
 
 def largest_moves(model, recipe: IterationRecipe, iterations: int = 30) -> list[float]:
@@ -51,7 +53,8 @@ def test_momentum_removes_a_long_wave_that_plain_iterations_leave(model):
 def test_upgrade_sets_a_converging_recipe_and_refuses_a_diverging_one(model, tmp_path):
     cli("upgrade", str(resolve("fcc-bcc-hcp")), "-o", str(tmp_path / "m.pt"), "--momentum", "0.3", "--stepsize", "1.4")
     upgraded = load(tmp_path / "m.pt")
-    assert upgraded.iteration == IterationRecipe(1.4, 0.3, model.iteration.disorder), "the file's disorder rule kept"
+    expected = replace(model.iteration, stepsize=1.4, momentum=0.3)
+    assert upgraded.iteration == expected, "the file's disorder and open-space rules kept"
     assert upgraded.largest_response == pytest.approx(model.largest_response, rel=1e-3), "measured again on writing"
     assert upgraded.metadata["upgrades"][-1].endswith("--momentum 0.3 --stepsize 1.4")
     hint = model.iteration.suggested(model.largest_response)
@@ -59,3 +62,13 @@ def test_upgrade_sets_a_converging_recipe_and_refuses_a_diverging_one(model, tmp
     bad = tmp_path / "bad.pt"
     result = cli("upgrade", str(resolve("fcc-bcc-hcp")), "-o", str(bad), "--momentum", "0.1", "--stepsize", "2.5", check=False)
     assert result.returncode == 2 and "would not converge" in result.stderr and not bad.exists()
+
+
+def test_upgrade_switches_the_open_space_rule_of_a_model_named_or_given(model, tmp_path):
+    assert model.iteration.open_gap == OPEN_GAP, "the shipped files carry the rule"
+    cli("upgrade", "fcc-bcc-hcp", "-o", str(tmp_path / "off.pt"), "--open-space", "off")
+    off = load(tmp_path / "off.pt")
+    assert off.iteration == replace(model.iteration, open_gap=0.0)
+    assert off.metadata["upgrades"][-1].endswith("--open-space off")
+    cli("upgrade", str(tmp_path / "off.pt"), "-o", str(tmp_path / "on.pt"), "--open-space", "on")
+    assert load(tmp_path / "on.pt").iteration == model.iteration

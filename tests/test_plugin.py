@@ -25,6 +25,8 @@ BOXES = {  # boundary, box, atoms
     # ~250 atoms in a 1000 A box: most are at the surface, which the automatic scale must ignore,
     # and the lists and ghosts must be sized by the atoms, not by the box
     "cluster": ("p p p", "region box block -140 140 -140 140 -140 140", "region b sphere 0 0 0 2.4\ncreate_atoms 1 region b"),
+    # a slab in a periodic box with ~14 A of vacuum, across the box's z boundary
+    "slab": ("p p p", "region box block 0 5 0 5 -4 6", "region b block 0 5 0 5 -4 2\ncreate_atoms 1 region b"),
 }
 
 
@@ -92,6 +94,21 @@ def test_compute_matches_python_denoiser(box, model, tmp_path):
     # one scale recipe: the compute's automatic scale (global value 4) is Python's
     row = next(line for line in output.splitlines() if line.strip().startswith("0 "))
     assert float(row.split()[4]) == pytest.approx(python.scale, rel=1e-6)
+
+
+@pytest.mark.parametrize("box", ["cluster", "slab", "open-z"])
+@pytest.mark.parametrize("ranks", [1, 3])
+def test_objects_in_vacuum_keep_their_shape_as_in_python(box, ranks, model, tmp_path):
+    """The open-space rule (infer/open_space.py) in the compute: the same open directions, unwrapping
+    and homogeneous part as Python on any rank count."""
+    run_lammps(crystal(box, compute="compute dn all denoise fcc-bcc-hcp 16"), tmp_path, ranks)
+    frame = next(read_dump(tmp_path / "dump.out"))
+    lammps_result = frame.tokens[:, [frame.columns.index(f"c_dn[{k}]") for k in (1, 2, 3)]].astype(float)
+    atoms = frame.to_atoms()
+    python = denoise(atoms, model, steps=16)
+    assert np.abs(python.atoms.positions - lammps_result).max() < 1e-5
+    free = denoise(atoms, model, steps=16, recipe=replace(model.iteration, open_gap=0.0))
+    assert np.abs(free.atoms.positions - lammps_result).max() > 1e-3, "the rule must change the result"
 
 
 @pytest.mark.parametrize("ranks", [1, 3])

@@ -3,7 +3,8 @@
 Per atomic layer of the slab, the mean displacement along the surface normal (outward > 0) after
 K denoising steps, the outer interlayer spacing, and the fcc share of the second layer and of the
 interior (a-CNA and PTM); for the nanoparticles the radius of gyration after 8 and 32 steps
-against the 1 ps time average. Energy minimisation and the time average are the baselines.
+against the 1 ps time average. Energy minimisation and the time average are the baselines. Last,
+the open-space rule off and on: perfect and hot particles, and the slab, after 8 and 32 steps.
 
     python benchmarks/cases/surfaces.py [--models fcc-bcc-hcp dc3-six ...]
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ from common import states as all_states  # noqa: E402
 
 from lmp_denoise.data.md import METALS, potential_dir  # noqa: E402
 from lmp_denoise.integrations.ovito_analysis import CLASSES, adaptive_cna_types, ptm_types  # noqa: E402
+from lmp_denoise.models import load_model  # noqa: E402
 
 CU = METALS["Cu"]
 CU_FF = [f"mass 1 {CU.mass}", f"pair_style {CU.pair_style}", f"pair_coeff * * {potential_dir() / CU.potential} Cu"]
@@ -117,6 +120,28 @@ def cluster_rows(frames: Frames, model: str) -> list:
     return row
 
 
+def open_space_rows(slab_frames: Frames, layer: np.ndarray, clusters: list[Frames], model: str) -> list[list]:
+    """The open-space rule (lmp_denoise/infer/open_space.py) off and on: each particle's radius of
+    gyration after 8 / 32 steps from its perfect start (vs the start) and from the hot snapshot
+    (vs the 1 ps average), and the slab's largest mean layer move along the normal."""
+    loaded, steps = load_model(model), ("8 steps", "32 steps")
+
+    def sizes(moved: dict, reference: float) -> str:
+        return " / ".join(f"{100 * (radius_of_gyration(moved[k]) / reference - 1):+.2f}%" for k in steps)
+
+    rows = []
+    for name, recipe in (("off (before 0.12)", replace(loaded.iteration, open_gap=0.0)), ("on", loaded.iteration)):
+        perfect, hot = [], []
+        for frames in clusters:
+            ideal = replace(frames, raw=frames.start)  # the perfect particle as the input
+            perfect.append(sizes(all_states(ideal, model, (8, 32), recipe), radius_of_gyration(frames.start)))
+            hot.append(sizes(all_states(frames, model, (8, 32), recipe), radius_of_gyration(frames.average)))
+        moved = all_states(slab_frames, model, (8, 32), recipe)
+        layers = " / ".join(f"{np.abs(layer_profile(moved[k], slab_frames, layer)).max():.3f}" for k in steps)
+        rows.append([name, *perfect, *hot, layers])
+    return rows
+
+
 #: Cu(100) films (cells x, y, z): 2 z + 1 layers; lateral size and thickness both matter
 FILMS = [(5, 5, 6), (6, 6, 6), (6, 6, 10), (8, 8, 10)]
 
@@ -189,6 +214,16 @@ def main() -> None:
         header = ["atoms", "Rg of 1 ps average (A)", "ideal start", "raw", "minimised", "8 steps", "32 steps"]
         report += [f"\nCu nanoparticles at 0.5 Tm, radius of gyration vs the 1 ps average, model {model}\n",
                    markdown_table(header, [cluster_rows(f, model) for f in clusters])]  # fmt: skip
+    for model in args.models:
+        sizes = [len(f.raw) for f in clusters]
+        header = [
+            "open-space rule",
+            *[f"{n}-atom particle, perfect: Rg 8 / 32 steps" for n in sizes],
+            *[f"{n} atoms, 0.5 Tm: vs 1 ps average" for n in sizes],
+            "slab: largest layer move 8 / 32 steps (A)",
+        ]
+        report += [f"\nParticles and slabs keep their size (open-space rule), model {model}\n",
+                   markdown_table(header, open_space_rows(frames, layer, clusters, model))]  # fmt: skip
     text = "\n".join(report)
     publish("surfaces", text)
     plot(profiles, FIGURES / "surfaces.png")

@@ -18,6 +18,7 @@ from ..models.modelfile import IterationRecipe, LoadedModel
 from ..nn.inference import Evaluator
 from ..nn.neighbors import SKIN, build_graph
 from .labels import Labels, disordered_atoms, label_atoms
+from .open_space import open_space
 from .scale import StructureError, anisotropy, close_packed_distance, dense_volume, nearest_distances, shape_correction
 
 
@@ -185,6 +186,11 @@ class Denoiser:
             )
         self.species = torch.from_numpy(species_indices(atoms, self.model, types))
         self.mask = np.ones(len(atoms), bool) if movable is None else np.asarray(movable, bool)
+        self.open = None  # OpenSpace: objects surrounded by vacuum keep their size and shape
+        if self.recipe.open_gap:
+            reach = self.model.cutoff / np.linalg.svd(self.to_model, compute_uv=False).min()  # input lengths
+            cell, pbc = atoms.cell.array, atoms.pbc
+            self.open = open_space(atoms.positions, cell, pbc, reach, self.recipe.open_gap, self.recipe.open_spread)
         self.positions = atoms.positions.astype(np.float64).copy()
         self.last_move: np.ndarray | None = None  # kept only for a momentum recipe
         self.first: np.ndarray | None = None  # positions after the first iteration, for disorder "first"
@@ -212,6 +218,8 @@ class Denoiser:
         if not np.all(np.isfinite(move)):
             raise StructureError("the model produced non-finite moves; check the input and the model file")
         move[~self.mask] = 0.0
+        if self.open is not None:
+            move = self.open.without_homogeneous(move, self.positions, self.mask)
         if self.recipe.heavy_ball:
             if self.last_move is not None:  # the first iteration is always plain
                 move = self.recipe.stepsize * move + self.recipe.momentum * self.last_move

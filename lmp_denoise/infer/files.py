@@ -23,8 +23,8 @@ from ..io.formats import (
     write_dump_frame,
     write_extxyz,
 )
+from ..io.progress import Progress
 from ..models.modelfile import LoadedModel
-from ..progress import Progress
 from .denoise import DEFAULTS, DenoiseResult, Settings, classify, denoise
 from .labels import Labels
 from .scale import StructureError

@@ -1,1 +1,2 @@
-"""Snapshot files: text formats (LAMMPS dump, extended XYZ) and the compressed .ldz trajectories."""
+"""Snapshot files: text formats (LAMMPS dump, extended XYZ) and the compressed .ldz trajectories;
+progress lines of long work on stderr."""

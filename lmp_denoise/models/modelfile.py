@@ -47,6 +47,11 @@ ORDERED_SHARE = 0.05
 # neighbours counted within this many model cutoffs: the first shell of a (001) surface atom holds
 # only surface and second-layer atoms, which the templates leave "other" (their second shell is cut)
 DISORDER_REACH = 1.5
+# objects surrounded by vacuum keep their size and shape (infer/open_space.py): a periodic direction
+# is open across a gap of this many model cutoffs (no edge crosses it), and counts where the atoms
+# spread along it by this many cutoffs (RMS; a monolayer's thickness is noise: ~0.05)
+OPEN_GAP = 1.0
+OPEN_SPREAD = 0.5
 
 
 class ModelFileError(DenoiseError, ValueError):
@@ -67,13 +72,21 @@ class IterationRecipe:
     second and third layers are labelled) goes back to where the first iteration put it: the
     networks know only lattices, one step brings such atoms nearest their time average, and every
     later step drifts them on. "all": every atom keeps every iteration (files written before
-    lmp-denoise 0.9)."""
+    lmp-denoise 0.9).
+
+    ``open_gap``: along open directions (no periodic box, or a vacuum gap of at least this many
+    model cutoffs) each iteration's moves lose their homogeneous part, so particles and slabs keep
+    their size and shape (infer/open_space.py; ``open_spread`` the smallest RMS extent, in model
+    cutoffs, of a direction that counts); 0: off (files written before lmp-denoise 0.12); None: the
+    model file's."""
 
     stepsize: float = 1.0
     momentum: float = 0.0
     disorder: str | None = None  # None: the model file's
     ordered_share: float = ORDERED_SHARE
     disorder_reach: float = DISORDER_REACH
+    open_gap: float | None = None
+    open_spread: float = OPEN_SPREAD
 
     def __post_init__(self) -> None:
         if not 0.0 < self.stepsize <= MAX_STEPSIZE:
@@ -88,6 +101,10 @@ class IterationRecipe:
             raise StructureError(f"ordered_share must be at least 0 and below 1, not {self.ordered_share}")
         if not 1.0 <= self.disorder_reach <= 3.0:
             raise StructureError(f"disorder_reach must be 1 to 3 model cutoffs, not {self.disorder_reach}")
+        if self.open_gap is not None and not (self.open_gap == 0.0 or 1.0 <= self.open_gap <= 10.0):
+            raise StructureError(f"open_gap must be 0 (off) or 1 to 10 model cutoffs, not {self.open_gap}")
+        if not 0.0 <= self.open_spread <= 10.0:
+            raise StructureError(f"open_spread must be 0 to 10 model cutoffs, not {self.open_spread}")
 
     @property
     def heavy_ball(self) -> bool:
@@ -97,7 +114,9 @@ class IterationRecipe:
     def as_dict(self) -> dict:
         disorder = {} if self.disorder is None else {"disorder": self.disorder}
         shares = {"ordered_share": self.ordered_share, "disorder_reach": self.disorder_reach}
-        return {"stepsize": self.stepsize, "momentum": self.momentum, **disorder, **shares}
+        gap = {} if self.open_gap is None else {"open_gap": self.open_gap}
+        space = {**gap, "open_spread": self.open_spread}
+        return {"stepsize": self.stepsize, "momentum": self.momentum, **disorder, **shares, **space}
 
     def largest_stepsize(self, response: float, margin: float = STABILITY_MARGIN) -> float:
         """Largest stepsize at this momentum that converges with a network whose largest response
@@ -172,10 +191,10 @@ class LoadedModel:
     @property
     def iteration(self) -> IterationRecipe:
         """The file's default iteration recipe (files written before lmp-denoise 0.4: plain)."""
-        known = ("stepsize", "momentum", "disorder", "ordered_share", "disorder_reach")
+        known = ("stepsize", "momentum", "disorder", "ordered_share", "disorder_reach", "open_gap", "open_spread")
         recipe = {k: v for k, v in self.metadata.get("iteration", {}).items() if k in known and v is not None}
         try:
-            return self.checked(IterationRecipe(**{"disorder": "all", **recipe}))
+            return self.checked(IterationRecipe(**{"disorder": "all", "open_gap": 0.0, **recipe}))
         except (TypeError, StructureError) as err:
             raise ModelFileError(f"'{self.path}' has a bad iteration recipe ({err}); re-export the model") from None
 
@@ -190,6 +209,8 @@ class LoadedModel:
         that ``disorder`` "first" needs (``disorder`` None: the file's)."""
         if recipe.disorder is None:
             recipe = replace(recipe, disorder=self.iteration.disorder)
+        if recipe.open_gap is None:
+            recipe = replace(recipe, open_gap=self.iteration.open_gap)
         if recipe.disorder == "first" and "labels" not in self.metadata:
             raise StructureError(
                 f"disorder first needs the structure labels that model '{self.path.stem}' lacks: add them with"
@@ -283,6 +304,7 @@ def save(net: DenoiserNet, metadata: dict, path: str | Path, intervals: int = DE
     info["iteration"] = {
         **PLAIN.as_dict(),
         "disorder": "first" if "labels" in metadata else "all",  # a new file: this version's default
+        "open_gap": OPEN_GAP,
         **metadata.get("iteration", {}),
         "largest_response": round(largest_response(written), 4),
         "stability_margin": STABILITY_MARGIN,

@@ -15,10 +15,10 @@ import torch
 from ..data.lattices import REFERENCE_VOLUME, species_of
 from ..data.noise import NoisyLattices
 from ..infer.labels import THRESHOLD, build_labels
+from ..io.progress import Progress
 from ..models.modelfile import save
 from ..nn.network import DenoiserNet, ModelConfig
 from ..nn.tabulate import PlainForward
-from ..progress import Progress
 
 
 @dataclass
