@@ -34,14 +34,15 @@ MAX_BINS = 4096
 @dataclass(frozen=True)
 class OpenSpace:
     basis: np.ndarray  # (k, 3) orthonormal: the open directions that count; k = 0: none
-    offsets: np.ndarray  # (N, 3) added to the positions: unwrapped across the gaps
+    offsets: np.ndarray | None  # (N, 3) added to the positions: unwrapped across the gaps (None: no gap)
 
     def without_homogeneous(self, move: np.ndarray, positions: np.ndarray, moving: np.ndarray) -> np.ndarray:
         """``move`` (N, 3) less its least-squares linear part in the open directions, fitted and
         removed over the ``moving`` atoms."""
         if len(self.basis) == 0 or moving.sum() <= len(self.basis):
             return move
-        p = (positions[moving] + self.offsets[moving]) @ self.basis.T
+        p = positions[moving] if self.offsets is None else positions[moving] + self.offsets[moving]
+        p = p @ self.basis.T
         v = move[moving] @ self.basis.T
         p -= p.mean(axis=0)
         linear = np.linalg.solve(p.T @ p, p.T @ (v - v.mean(axis=0)))  # (k, k)
@@ -81,7 +82,7 @@ def widest_gap(fractions: np.ndarray, bins: int) -> tuple[int, int]:
 def open_space(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float, gap: float, spread: float) -> OpenSpace:
     """The open directions of a structure (``cutoff``: the model's cutoff in input lengths)."""
     n = len(positions)
-    offsets = np.zeros_like(positions, dtype=np.float64)
+    offsets = None
     normals = []
     cell = _full_cell(np.asarray(cell, dtype=np.float64))
     inverse = np.linalg.inv(cell)
@@ -96,11 +97,12 @@ def open_space(positions: np.ndarray, cell: np.ndarray, pbc, cutoff: float, gap:
             if run * height / bins < gap * cutoff:
                 continue
             centre = ((first + run / 2.0) / bins) % 1.0
-            offsets += np.outer(wrapped - s - (wrapped >= centre), cell[a])
+            shift = np.outer(wrapped - s - (wrapped >= centre), cell[a])
+            offsets = shift if offsets is None else offsets + shift
         normals.append(normal)
     counted = []
     for normal in normals:
-        h = (positions + offsets) @ normal
+        h = (positions if offsets is None else positions + offsets) @ normal
         if np.sqrt(np.mean((h - h.mean()) ** 2)) >= spread * cutoff and n > 1:
             counted.append(normal)
     basis = np.linalg.qr(np.array(counted).T)[0].T if counted else np.zeros((0, 3))
