@@ -133,3 +133,13 @@ def test_open_directions_are_found_across_vacuum_only():
     assert len(open_space(narrow.positions, narrow.cell.array, narrow.pbc, cutoff, gap, spread).basis) == 0
     sheet = slab[slab.positions[:, 2] < 0.5]  # one (001) layer: its thickness is noise, not shape
     assert len(open_space(sheet.positions, sheet.cell.array, sheet.pbc, cutoff, gap, spread).basis) == 0
+
+
+def test_atoms_in_a_straight_line_leave_the_rule_nothing_to_fit():
+    """A chain along a box diagonal spreads along two open directions that its coordinates cannot
+    tell apart: the fit is singular, and the moves are left as the network gives them (before: a
+    LinAlgError)."""
+    spacing = 2.55 / np.sqrt(2.0)
+    chain = Atoms("Cu40", positions=[[5.0 + i * spacing, 5.0 + i * spacing, 20.0] for i in range(40)], cell=[80, 80, 40])
+    result = denoise(chain, "fcc-bcc-hcp", steps=2)
+    assert np.isfinite(result.atoms.positions).all()

@@ -45,7 +45,10 @@ class OpenSpace:
         p = p @ self.basis.T
         v = move[moving] @ self.basis.T
         p -= p.mean(axis=0)
-        linear = np.linalg.solve(p.T @ p, p.T @ (v - v.mean(axis=0)))  # (k, k)
+        covariance = p.T @ p
+        if np.linalg.eigvalsh(covariance).min() <= 1e-12 * np.trace(covariance):
+            return move  # the atoms span fewer directions than counted (a straight chain): leave the moves
+        linear = np.linalg.solve(covariance, p.T @ (v - v.mean(axis=0)))  # (k, k)
         out = move.copy()
         out[moving] -= (p @ linear) @ self.basis
         return out
