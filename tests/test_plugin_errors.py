@@ -113,6 +113,8 @@ def test_bad_iteration_recipe_in_the_model_file(lmp, tmp_path):
     for rule, message in (
         ({"disorder": "sometimes"}, "disorder must be first or all"),
         ({"disorder_reach": 0.2}, "disorder_reach"),
+        ({"open_gap": 0.5}, "open_gap must be 0"),
+        ({"open_gap": 1.0, "open_spread": -1.0}, "open_spread"),
     ):
         (tmp_path / rule_name(rule)).mkdir()
         path = model_file_with(tmp_path / rule_name(rule), iteration={"stepsize": 1.0, "momentum": 0.0, **rule})
